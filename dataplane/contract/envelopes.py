@@ -1,0 +1,62 @@
+"""Envelopes: the JSON text frames exchanged over the agent websocket.
+
+Agent -> control plane:
+  ``hello``      {"agent_version", "revision"}      first frame after connecting
+  ``events``     {"events": [AuditEvent dict, ...]} a batch, ascending ``seq``
+  ``heartbeat``  {"revision", "spool_backlog", "sessions"}
+Control plane -> agent:
+  ``welcome``    {"last_seq"}   highest event seq the control plane has stored for this agent
+  ``snapshot``   {"snapshot": Snapshot dict}         sent on connect and on every change
+  ``ack``        {"seq"}        every event with seq <= this is stored durably
+  ``error``      {"message"}    then the control plane closes the socket
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+WIRE_VERSION = 1
+
+AGENT_TO_CONTROL_PLANE = frozenset({"hello", "events", "heartbeat"})
+CONTROL_PLANE_TO_AGENT = frozenset({"welcome", "snapshot", "ack", "error"})
+KNOWN_TYPES = AGENT_TO_CONTROL_PLANE | CONTROL_PLANE_TO_AGENT
+
+# The websocket path agents connect to, and the header carrying the agent token.
+AGENT_WEBSOCKET_PATH = "/ws/agent/"
+AGENT_TOKEN_HEADER = "Authorization"  # value: "Bearer <agent token>"
+
+
+class ContractError(ValueError):
+    """A frame or document that does not follow the contract."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    type: str
+    body: dict[str, Any] = field(default_factory=dict)
+    version: int = WIRE_VERSION
+
+
+def encode_envelope(envelope: Envelope) -> str:
+    """Serialise an envelope as a compact JSON text frame."""
+    document = {"v": envelope.version, "type": envelope.type, **envelope.body}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_envelope(frame: str | bytes) -> Envelope:
+    """Parse and check a text frame; raises ContractError for anything off-contract."""
+    try:
+        document = json.loads(frame)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ContractError(f"frame is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ContractError("frame is not a JSON object")
+    version = document.pop("v", None)
+    kind = document.pop("type", None)
+    if version != WIRE_VERSION:
+        raise ContractError(f"unsupported wire version {version!r} (this side speaks {WIRE_VERSION})")
+    if kind not in KNOWN_TYPES:
+        raise ContractError(f"unknown envelope type {kind!r}")
+    return Envelope(type=kind, body=document, version=version)

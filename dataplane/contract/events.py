@@ -1,0 +1,81 @@
+"""Audit events as agents produce them and the control plane stores them.
+
+Each event carries the agent's own sequence number ``seq`` (1, 2, 3, ... with no gaps for
+one agent, across restarts), so the control plane can store each exactly once and a missing
+one is visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dataplane.contract.envelopes import ContractError
+
+AUDIT_EVENT_FORMAT = 1
+
+
+class Action(StrEnum):
+    SESSION_START = "session.start"
+    SESSION_END = "session.end"
+    STATEMENT = "statement"
+    CONNECTION_REFUSED = "connection.refused"
+
+
+@dataclass(frozen=True)
+class Actor:
+    sub: str  # identity id; "" when the caller never proved who it is
+    kind: str  # "user" | "service_account" | "anonymous"
+    name: str
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(sub="", kind="anonymous", name="")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    time: str  # RFC 3339, UTC, microseconds
+    action: str  # an Action value
+    actor: Actor
+    resource: str
+    protocol: str
+    session: str  # session id, "" for events outside a session
+    payload: dict[str, Any] = field(default_factory=dict)
+    format: int = AUDIT_EVENT_FORMAT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "seq": self.seq,
+            "time": self.time,
+            "action": self.action,
+            "actor": {"sub": self.actor.sub, "kind": self.actor.kind, "name": self.actor.name},
+            "resource": self.resource,
+            "protocol": self.protocol,
+            "session": self.session,
+            "payload": self.payload,
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> AuditEvent:
+        if document.get("format") != AUDIT_EVENT_FORMAT:
+            raise ContractError(f"unsupported audit event format {document.get('format')!r}")
+        try:
+            seq = int(document["seq"])
+            if seq < 1:
+                raise ValueError("seq starts at 1")
+            return cls(
+                seq=seq,
+                time=str(document["time"]),
+                action=str(document["action"]),
+                actor=Actor(**document["actor"]),
+                resource=str(document["resource"]),
+                protocol=str(document["protocol"]),
+                session=str(document["session"]),
+                payload=dict(document["payload"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ContractError(f"malformed audit event: {exc}") from exc

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything Gatehouse needs on a fresh Debian machine: system packages (when
+# missing and running as root), a virtualenv with the pinned requirements, and front-end
+# packages. Idempotent: a second run only checks. Used by `make run`, `make test`, `make bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+# Debian packages: the PostgreSQL server and client (tests and `make run` start throwaway
+# clusters) and pgbouncer (the benchmark's baseline).
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need psql postgresql-client
+need pgbench postgresql-client
+need pgbouncer pgbouncer
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+  || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian's packages start their services; Gatehouse starts its own throwaway instances.
+  else
+    echo "bootstrap: missing system packages: ${missing[*]}" >&2
+    echo "bootstrap: install them (sudo apt-get install ${missing[*]}) or run as root." >&2
+    exit 1
+  fi
+fi
+
+stamp="$VENV/.requirements-stamp"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bootstrap: creating virtualenv in $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+if [ ! -f "$stamp" ] || [ requirements/base.txt -nt "$stamp" ] || [ requirements/dev.txt -nt "$stamp" ]; then
+  echo "bootstrap: installing Python requirements"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r requirements/dev.txt
+  touch "$stamp"
+fi
