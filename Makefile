@@ -9,7 +9,7 @@ bootstrap:
 	@bash scripts/bootstrap.sh
 
 run: bootstrap
-	$(PY) manage.py embedded
+	$(PY) -m devstack.embedded
 
 test: bootstrap lint
 	$(PY) -m pytest

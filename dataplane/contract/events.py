@@ -21,6 +21,7 @@ class Action(StrEnum):
     SESSION_END = "session.end"
     STATEMENT = "statement"
     CONNECTION_REFUSED = "connection.refused"
+    CANCEL_REQUEST = "cancel.request"
 
 
 @dataclass(frozen=True)

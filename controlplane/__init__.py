@@ -1,0 +1,1 @@
+"""Gatehouse control plane: identities, resources, access grants, agents and audit (Django)."""

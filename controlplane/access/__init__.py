@@ -1,0 +1,1 @@
+"""Access: who may reach which resource, until when (grants)."""

@@ -1,0 +1,41 @@
+"""Request and response shapes for the grants API."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from controlplane.identities.selectors import identities_active
+from controlplane.resources.selectors import resources_list
+
+
+class GrantInputSerializer(serializers.Serializer):
+    identity = serializers.SlugRelatedField(slug_field="username", queryset=identities_active())
+    resource = serializers.SlugRelatedField(slug_field="name", queryset=resources_list())
+    duration_seconds = serializers.IntegerField(required=False, min_value=1)
+    expires_at = serializers.DateTimeField(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("duration_seconds" in attrs) == ("expires_at" in attrs):
+            raise serializers.ValidationError("give exactly one of duration_seconds and expires_at")
+        return attrs
+
+
+class GrantFilterSerializer(serializers.Serializer):
+    identity = serializers.CharField(required=False, help_text="Username.")
+    resource = serializers.CharField(required=False, help_text="Resource name.")
+    active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class GrantOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    identity = serializers.CharField(source="identity.username")
+    identity_id = serializers.UUIDField()
+    resource = serializers.CharField(source="resource.name")
+    reason = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_by = serializers.CharField(source="revoked_by.username", allow_null=True, default=None)
+    active = serializers.BooleanField(source="is_active")

@@ -1,0 +1,1 @@
+"""Agents: the data-plane registry, config snapshots and the agent websocket."""

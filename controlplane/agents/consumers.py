@@ -1,0 +1,151 @@
+"""The agent websocket. Thin: it authenticates, parses frames, calls services and
+selectors, and sends what they return. The frame vocabulary is dataplane.contract's."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from controlplane.agents import inbound
+from controlplane.agents.models import Agent
+from controlplane.agents.revision import ALL_AGENTS_GROUP, agent_group, config_revision_current
+from controlplane.agents.selectors import agent_by_token
+from controlplane.agents.services import (
+    agent_connected_record,
+    agent_disconnected_record,
+    agent_heartbeat_record,
+    agent_hello_record,
+)
+from controlplane.agents.snapshot import agent_snapshot_build
+from controlplane.audit.selectors import audit_last_seq_for
+from controlplane.audit.services import audit_events_ingest
+from dataplane.contract import ContractError, Envelope, decode_envelope, encode_envelope
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_OFF_CONTRACT = 4400
+HTTP_RESPONSE_EXTENSION = "websocket.http.response"
+
+
+def bearer_token(scope: dict[str, Any]) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header, or ""."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return ""
+
+
+class AgentConsumer(AsyncWebsocketConsumer):
+    agent: Agent | None = None
+    revision_poll: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self.agent = await database_sync_to_async(agent_by_token)(token=bearer_token(self.scope))
+        if self.agent is None:
+            logger.warning("agent websocket refused: missing or invalid agent token")
+            await self.refuse_unauthorized()
+            return
+        self.sent_revision = -1
+        self.snapshot_lock = asyncio.Lock()
+        await self.accept()
+        # Join the groups before the first snapshot, so no change can fall in between.
+        for group in (agent_group(self.agent.pk), ALL_AGENTS_GROUP):
+            await self.channel_layer.group_add(group, self.channel_name)
+        await database_sync_to_async(agent_connected_record)(agent=self.agent)
+        logger.info("agent %s connected", self.agent.name)
+        last_seq = await database_sync_to_async(audit_last_seq_for)(agent=self.agent)
+        await self.send_envelope("welcome", last_seq=last_seq)
+        await self.push_snapshot()
+        self.revision_poll = asyncio.create_task(
+            self.poll_revision(), name=f"agent-revision-poll:{self.agent.name}"
+        )
+
+    async def refuse_unauthorized(self) -> None:
+        """Refuse the handshake. A close code sent before accepting never reaches the
+        client (servers answer HTTP 403), so where the server can send a real HTTP
+        response (uvicorn can), answer 401; elsewhere close with 4401."""
+        if HTTP_RESPONSE_EXTENSION not in self.scope.get("extensions", {}):
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+        await self.base_send(
+            {"type": "websocket.http.response.start", "status": 401, "headers": headers}
+        )
+        await self.base_send(
+            {"type": "websocket.http.response.body", "body": b'{"error":"invalid agent token"}'}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if self.agent is None:
+            return
+        if self.revision_poll is not None:
+            self.revision_poll.cancel()
+            await asyncio.wait([self.revision_poll])
+        for group in (agent_group(self.agent.pk), ALL_AGENTS_GROUP):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await database_sync_to_async(agent_disconnected_record)(agent=self.agent, code=code)
+        logger.info("agent %s disconnected (code %s)", self.agent.name, code)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            envelope = decode_envelope(text_data if text_data is not None else bytes_data or b"")
+            await self.handle_envelope(envelope)
+        except ContractError as exc:
+            await self.refuse(exc)
+
+    async def handle_envelope(self, envelope: Envelope) -> None:
+        if envelope.type == "hello":
+            hello = inbound.hello_from(envelope.body)
+            await database_sync_to_async(agent_hello_record)(
+                agent=self.agent, version=hello.agent_version, revision=hello.revision
+            )
+        elif envelope.type == "events":
+            events = inbound.events_from(envelope.body)
+            seq = await database_sync_to_async(audit_events_ingest)(agent=self.agent, events=events)
+            await self.send_envelope("ack", seq=seq)
+        elif envelope.type == "heartbeat":
+            beat = inbound.heartbeat_from(envelope.body)
+            await database_sync_to_async(agent_heartbeat_record)(
+                agent=self.agent, revision=beat.revision, spool_backlog=beat.spool_backlog
+            )
+        else:
+            raise ContractError(f"agents do not send {envelope.type!r} frames")
+
+    async def config_changed(self, message: dict[str, Any]) -> None:
+        """Channel-layer message: something in this agent's snapshot may have changed."""
+        await self.push_snapshot()
+
+    async def poll_revision(self) -> None:
+        """Fallback for changes made by other processes without a shared channel layer."""
+        while True:
+            await asyncio.sleep(settings.GATEHOUSE_CONFIG_POLL_SECONDS)
+            try:
+                if await database_sync_to_async(config_revision_current)() > self.sent_revision:
+                    await self.push_snapshot()
+            except Exception:
+                logger.exception("agent %s: revision poll failed; retrying", self.agent)
+
+    async def push_snapshot(self) -> None:
+        """Send a snapshot unless this socket already has one at least as new."""
+        async with self.snapshot_lock:
+            snapshot = await database_sync_to_async(agent_snapshot_build)(agent=self.agent)
+            if snapshot.revision <= self.sent_revision:
+                return
+            await self.send_envelope("snapshot", snapshot=snapshot.to_dict())
+            self.sent_revision = snapshot.revision
+
+    async def refuse(self, error: ContractError) -> None:
+        # The reason only: frames carry audit payloads, which are no business of a log.
+        logger.warning("agent %s sent an off-contract frame, closing: %s", self.agent, error)
+        await self.send_envelope("error", message=str(error))
+        await self.close(code=CLOSE_OFF_CONTRACT)
+
+    async def send_envelope(self, kind: str, **body: Any) -> None:
+        await self.send(text_data=encode_envelope(Envelope(type=kind, body=body)))

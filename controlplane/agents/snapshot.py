@@ -1,0 +1,60 @@
+"""Building the config snapshot one agent receives."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from controlplane.access.models import Grant
+from controlplane.access.selectors import grants_active_on
+from controlplane.agents.models import Agent
+from controlplane.agents.revision import config_revision_current
+from controlplane.identities.models import SigningKey
+from controlplane.identities.tokens import signing_keys_verifying
+from controlplane.resources.models import Resource
+from controlplane.resources.selectors import resource_upstream_password, resources_served_by
+from dataplane.contract import GrantSpec, ResourceSpec, Snapshot, TokenKey
+
+
+def agent_snapshot_build(*, agent: Agent) -> Snapshot:
+    """Everything ``agent`` needs and nothing more: its own resources with their upstream
+    credentials, the active grants on them, and every key that verifies a live token."""
+    # Read the revision before the data: a change racing with this build then yields a
+    # snapshot labelled older than its content, and the next push delivers it again.
+    # (The other order could label stale content with a revision the agent already has.)
+    revision = config_revision_current()
+    now = timezone.now()
+    resources = list(resources_served_by(agent=agent))
+    return Snapshot(
+        revision=revision,
+        agent_id=str(agent.pk),
+        agent_name=agent.name,
+        token_keys=tuple(_token_key(key) for key in signing_keys_verifying(at=now)),
+        resources=tuple(_resource_spec(resource) for resource in resources),
+        grants=tuple(_grant_spec(grant) for grant in grants_active_on(resources=resources, at=now)),
+    )
+
+
+def _token_key(key: SigningKey) -> TokenKey:
+    return TokenKey(kid=key.kid, alg=SigningKey.ALGORITHM, public_key_pem=key.public_key_pem)
+
+
+def _resource_spec(resource: Resource) -> ResourceSpec:
+    return ResourceSpec(
+        name=resource.name,
+        protocol=resource.protocol,
+        host=resource.host,
+        port=resource.port,
+        database=resource.database,
+        upstream_user=resource.upstream_user,
+        upstream_password=resource_upstream_password(resource=resource),
+        upstream_tls=resource.upstream_tls,
+    )
+
+
+def _grant_spec(grant: Grant) -> GrantSpec:
+    return GrantSpec(
+        id=str(grant.pk),
+        identity=str(grant.identity_id),
+        resource=grant.resource.name,
+        expires_at=grant.expires_at,
+    )

@@ -1,0 +1,1 @@
+"""The REST API's shared pieces: URL root, pagination, error mapping."""

@@ -1,0 +1,20 @@
+"""The actions the control plane itself records; agents record ``dataplane.contract.Action``."""
+
+from enum import StrEnum
+
+
+class ControlPlaneAction(StrEnum):
+    ADMIN_CREATED = "admin.created"
+    SERVICE_ACCOUNT_CREATED = "service_account.created"
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
+    TOKEN_MINTED = "token.minted"
+    SIGNING_KEY_CREATED = "signing_key.created"
+    SIGNING_KEY_ROTATED = "signing_key.rotated"
+    RESOURCE_CREATED = "resource.created"
+    RESOURCE_UPDATED = "resource.updated"
+    AGENT_REGISTERED = "agent.registered"
+    AGENT_CONNECTED = "agent.connected"
+    AGENT_DISCONNECTED = "agent.disconnected"
+    GRANT_CREATED = "grant.created"
+    GRANT_REVOKED = "grant.revoked"

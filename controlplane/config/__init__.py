@@ -1,0 +1,1 @@
+"""Reading the control plane's configuration from the environment."""

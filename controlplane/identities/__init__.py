@@ -1,0 +1,1 @@
+"""Identities: users, service accounts, API keys and gateway tokens."""

@@ -1,0 +1,101 @@
+"""Identities API: gateway tokens, service accounts and their API keys."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from controlplane.api.inputs import validated_input
+from controlplane.api.pagination import PagePagination, paginated_response
+from controlplane.identities import serializers
+from controlplane.identities.models import User
+from controlplane.identities.permissions import IsAdmin, is_admin
+from controlplane.identities.selectors import identity_get, service_accounts_list
+from controlplane.identities.services import api_key_create, service_account_create
+from controlplane.identities.tokens import gateway_token_mint
+
+
+class TokenMintApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="tokens_mint",
+        request=serializers.TokenMintInputSerializer,
+        responses={201: serializers.TokenOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(serializers.TokenMintInputSerializer, request.data)
+        identity = _identity_for(request.user, data.get("identity"))
+        minted = gateway_token_mint(
+            actor=request.user, identity=identity, ttl_seconds=data.get("ttl_seconds")
+        )
+        body = {"token": minted.token, "token_type": "Bearer", "expires_at": minted.expires_at}
+        return Response(
+            serializers.TokenOutputSerializer(body).data, status=status.HTTP_201_CREATED
+        )
+
+
+def _identity_for(user: User, username: str | None) -> User:
+    """The caller itself, or (administrators only) the identity named ``username``."""
+    if not username or username == user.get_username():
+        return user
+    if not is_admin(user):
+        raise PermissionDenied("only administrators may mint tokens for another identity")
+    try:
+        return identity_get(username=username)
+    except User.DoesNotExist:
+        raise ValidationError({"identity": [f"no identity named {username!r}"]}) from None
+
+
+class ServiceAccountListCreateApi(APIView):
+    permission_classes = [IsAdmin]
+    pagination_class = PagePagination
+
+    @extend_schema(
+        operation_id="service_accounts_list",
+        responses=serializers.ServiceAccountOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=service_accounts_list(),
+            serializer_class=serializers.ServiceAccountOutputSerializer,
+        )
+
+    @extend_schema(
+        operation_id="service_accounts_create",
+        request=serializers.ServiceAccountInputSerializer,
+        responses={201: serializers.ServiceAccountCreatedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_input(serializers.ServiceAccountInputSerializer, request.data)
+        account, issued = service_account_create(actor=request.user, name=data["name"])
+        body = {
+            **serializers.ServiceAccountOutputSerializer(account).data,
+            "api_key": issued.plaintext,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ServiceAccountApiKeyCreateApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="service_accounts_api_keys_create",
+        request=None,
+        responses={201: serializers.ApiKeyCreatedSerializer},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        account = service_accounts_list().filter(username=name).first()
+        if account is None:
+            raise Http404(f"no service account named {name!r}")
+        issued = api_key_create(actor=request.user, user=account)
+        body = serializers.ApiKeyCreatedSerializer(issued).data
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -1,0 +1,1 @@
+"""Resources: the upstream targets agents serve (databases for now)."""

@@ -1,0 +1,124 @@
+"""Writes for resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from controlplane.agents.models import Agent
+from controlplane.agents.revision import config_revision_bump
+from controlplane.audit.actions import ControlPlaneAction
+from controlplane.audit.services import audit_event_record
+from controlplane.crypto import decrypt, encrypt
+from controlplane.identities.models import User
+from controlplane.resources.models import Resource
+
+
+def resource_create(
+    *,
+    actor: User | None,
+    name: str,
+    protocol: str,
+    host: str,
+    port: int,
+    database: str,
+    upstream_user: str,
+    upstream_password: str,
+    agent: Agent,
+    upstream_tls: str = Resource.Tls.PREFER,
+) -> Resource:
+    """Register a resource served by ``agent``. The upstream password is encrypted before
+    it is stored and appears in no response, log line or audit payload."""
+    resource = Resource(
+        name=name,
+        protocol=protocol,
+        host=host,
+        port=port,
+        database=database,
+        upstream_user=upstream_user,
+        upstream_password_ciphertext=encrypt(upstream_password),
+        upstream_tls=upstream_tls,
+        agent=agent,
+    )
+    with transaction.atomic():
+        resource.full_clean()
+        resource.save()
+        config_revision_bump(agents=[agent])
+        audit_event_record(
+            actor=actor,
+            action=ControlPlaneAction.RESOURCE_CREATED,
+            resource=resource.name,
+            payload=_resource_payload(resource),
+        )
+    return resource
+
+
+def _resource_payload(resource: Resource) -> dict[str, object]:
+    return {
+        "protocol": resource.protocol,
+        "host": resource.host,
+        "port": resource.port,
+        "database": resource.database,
+        "upstream_user": resource.upstream_user,
+        "upstream_tls": resource.upstream_tls,
+        "agent": resource.agent.name,
+    }
+
+
+UPDATABLE_FIELDS = (
+    "protocol",
+    "host",
+    "port",
+    "database",
+    "upstream_user",
+    "upstream_tls",
+    "agent",
+)
+
+
+def resource_update(*, actor: User | None, resource: Resource, data: Mapping[str, Any]) -> Resource:
+    """Change a resource's upstream settings; ``data`` holds only the fields to change
+    (any of UPDATABLE_FIELDS and ``upstream_password``). The name is the resource's
+    identity and cannot change. Both the old and the new serving agent are told."""
+    _update_check(resource, data)
+    with transaction.atomic():
+        resource = Resource.objects.select_for_update().select_related("agent").get(pk=resource.pk)
+        previous_agent = resource.agent
+        changed = _apply(resource, data)
+        if not changed:
+            return resource
+        resource.full_clean()
+        resource.save()
+        config_revision_bump(agents=[previous_agent, resource.agent])
+        audit_event_record(
+            actor=actor,
+            action=ControlPlaneAction.RESOURCE_UPDATED,
+            resource=resource.name,
+            payload={**_resource_payload(resource), "changed": changed},
+        )
+    return resource
+
+
+def _update_check(resource: Resource, data: Mapping[str, Any]) -> None:
+    if "name" in data and data["name"] != resource.name:
+        raise ValidationError({"name": ["a resource's name cannot change"]})
+    unknown = set(data) - {*UPDATABLE_FIELDS, "upstream_password", "name"}
+    if unknown:
+        raise ValidationError(f"cannot update {', '.join(sorted(unknown))}")
+
+
+def _apply(resource: Resource, data: Mapping[str, Any]) -> list[str]:
+    """Set the fields in ``data`` that differ; returns their names (never their values)."""
+    changed = [
+        name for name in UPDATABLE_FIELDS if name in data and getattr(resource, name) != data[name]
+    ]
+    for name in changed:
+        setattr(resource, name, data[name])
+    password = data.get("upstream_password")
+    if password is not None and password != decrypt(resource.upstream_password_ciphertext):
+        resource.upstream_password_ciphertext = encrypt(password)
+        changed.append("upstream_password")
+    return changed

@@ -1,0 +1,142 @@
+"""Django settings for the Gatehouse control plane.
+
+Everything that differs between deployments comes from the environment through the typed
+readers in ``controlplane.config``; a bad value stops the process at start with a message
+naming the variable. See docs or the README for the full list of variables.
+"""
+
+from pathlib import Path
+
+from controlplane.config.backends import channel_layers_from_url, database_from_url
+from controlplane.config.env import env_bool, env_choice, env_int, env_list, env_str
+from controlplane.config.keys import fernet_keys_from_env, secret_key_from_env
+from controlplane.config.testing import running_under_pytest_django, test_key_defaults_apply
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+if running_under_pytest_django():
+    test_key_defaults_apply()  # see controlplane/config/testing.py for why this is here
+
+DEBUG = env_bool("GATEHOUSE_DEBUG", False)
+SECRET_KEY = secret_key_from_env(debug=DEBUG)
+ALLOWED_HOSTS = env_list("GATEHOUSE_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("GATEHOUSE_CSRF_TRUSTED_ORIGINS", [])
+
+# Fernet keys for secrets at rest (upstream passwords, token signing keys); first encrypts.
+GATEHOUSE_ENCRYPTION_KEYS = fernet_keys_from_env()
+
+# Gateway tokens: the default and the maximum lifetime a caller may ask for.
+GATEHOUSE_TOKEN_TTL_MAX_SECONDS = 86400
+GATEHOUSE_TOKEN_TTL_SECONDS = env_int(
+    "GATEHOUSE_TOKEN_TTL_SECONDS", 900, minimum=1, maximum=GATEHOUSE_TOKEN_TTL_MAX_SECONDS
+)
+
+# How often an agent's websocket checks the config revision for changes made elsewhere.
+GATEHOUSE_CONFIG_POLL_SECONDS = 0.5
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "controlplane.identities",
+    "controlplane.agents",
+    "controlplane.resources",
+    "controlplane.access",
+    "controlplane.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "controlplane.urls"
+ASGI_APPLICATION = "controlplane.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL"), default_sqlite_path=BASE_DIR / "var" / "controlplane.sqlite3"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CHANNEL_LAYERS = channel_layers_from_url(env_str("GATEHOUSE_REDIS_URL"))
+
+AUTH_USER_MODEL = "identities.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "controlplane.identities.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "controlplane.api.exceptions.exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gatehouse control plane API",
+    "DESCRIPTION": "Identities, resources, just-in-time grants, agents and the audit log.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Logs go to stderr only. SQL logging stays off at every level: statements carry
+# ciphertexts and key hashes, and parameters are no business of a log file.
+LOG_LEVEL = env_choice("GATEHOUSE_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "plain",
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

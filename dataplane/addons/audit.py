@@ -1,0 +1,87 @@
+"""Audit: every session start and end, statement and refusal becomes an event in the spool.
+
+The spool assigns the per-agent sequence number and makes the event durable before the
+link sends it, so the control plane receives each event exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from dataplane.contract import Action
+from dataplane.core.addons import Addon, Refusal, Statement
+from dataplane.core.session import Session
+from dataplane.link.spool import Spool
+
+# Statement texts longer than this are cut in the event; the digest still pins the full text.
+STATEMENT_TEXT_LIMIT = 16 * 1024
+
+
+class AuditAddon(Addon):
+    name = "audit"
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+
+    def session_started(self, session: Session) -> None:
+        self._record(session, Action.SESSION_START, {
+            "client_address": session.client_address,
+            "tls": session.tls,
+            "client_user": session.client_parameters.get("user", ""),
+            "application_name": session.client_parameters.get("application_name", ""),
+            "grant": session.grant.id if session.grant else "",
+        })
+
+    def statement_finished(self, session: Session, statement: Statement) -> None:
+        payload: dict[str, Any] = {
+            "statement": statement.text[:STATEMENT_TEXT_LIMIT],
+            "kind": statement.kind,
+            "parameter_count": statement.parameter_count,
+            "command_tags": list(statement.command_tags),
+            "rows": statement.rows,
+            "duration_ms": round(statement.duration_s * 1000, 3),
+            "error": _error(statement),
+        }
+        if len(statement.text) > STATEMENT_TEXT_LIMIT:
+            payload["statement_truncated"] = True
+            payload["statement_sha256"] = hashlib.sha256(statement.text.encode()).hexdigest()
+        self._record(session, Action.STATEMENT, payload)
+
+    def session_ended(self, session: Session, reason: str) -> None:
+        self._record(session, Action.SESSION_END, {
+            "reason": reason,
+            "statements": session.statements,
+            "duration_ms": round((time.monotonic() - session.started_at) * 1000, 3),
+        })
+
+    def connection_refused(self, session: Session, refusal: Refusal) -> None:
+        self._record(session, Action.CONNECTION_REFUSED, {
+            "reason": refusal.kind.value,
+            "message": refusal.message,
+            "detail": refusal.detail,
+            "client_address": session.client_address,
+            "client_user": session.client_parameters.get("user", ""),
+        })
+
+    def cancel_requested(self, session: Session) -> None:
+        self._record(session, Action.CANCEL_REQUEST, {"client_address": session.client_address})
+
+    def _record(self, session: Session, action: Action, payload: dict[str, Any]) -> None:
+        self._spool.append(
+            time=datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            action=action.value,
+            actor=session.actor,
+            resource=session.resource_name,
+            protocol=session.protocol,
+            session=session.id,
+            payload=payload,
+        )
+
+
+def _error(statement: Statement) -> dict[str, str] | None:
+    if statement.error_code is None:
+        return None
+    return {"code": statement.error_code, "message": statement.error_message or ""}

@@ -1,0 +1,101 @@
+"""The agent's composition root: build the pieces, connect them, run until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataplane import __version__
+from dataplane.addons import default_addons
+from dataplane.core import tls
+from dataplane.core.addons import AddonChain
+from dataplane.core.config import ConfigStore
+from dataplane.core.server import GatewayServices, Listen, start_listener
+from dataplane.core.session import SessionRegistry
+from dataplane.core.tasks import spawn
+from dataplane.link.client import ControlPlaneLink
+from dataplane.link.spool import Spool
+from dataplane.protocols import PROTOCOLS
+
+log = logging.getLogger("gatehouse.agent")
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    control_plane_url: str
+    agent_token: str = field(repr=False)
+    state_dir: Path
+    listens: tuple[Listen, ...]
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    allow_plaintext: bool = False
+    control_plane_ca: str | None = None
+
+
+async def run_agent(settings: AgentSettings) -> None:
+    """Run until SIGINT/SIGTERM: link to the control plane, then serve every listener."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    spool = await Spool.open(settings.state_dir / "spool")
+    config = ConfigStore()
+    sessions = SessionRegistry()
+    services = GatewayServices(
+        config=config,
+        chain=AddonChain(default_addons(config=config, sessions=sessions, spool=spool)),
+        sessions=sessions,
+        tls=tls.server_context(settings.tls_cert, settings.tls_key, state_dir=settings.state_dir),
+        allow_plaintext=settings.allow_plaintext,
+    )
+    link = ControlPlaneLink(
+        url=settings.control_plane_url,
+        agent_token=settings.agent_token,
+        spool=spool,
+        on_snapshot=config.update,
+        agent_version=__version__,
+        revision=lambda: config.revision,
+        sessions=lambda: len(sessions),
+        ssl_context=tls.link_context(settings.control_plane_url, settings.control_plane_ca),
+    )
+    link_task = spawn(link.run(), name="control-plane-link")
+    stop = _stop_on_signals()
+    try:
+        await _serve_when_configured(settings, services, stop)
+    finally:
+        for session in sessions:
+            session.terminate("the gateway agent is shutting down")
+        link_task.cancel()
+        await asyncio.gather(link_task, return_exceptions=True)
+        await spool.close()
+        log.info("agent stopped")
+
+
+async def _serve_when_configured(settings: AgentSettings, services: GatewayServices,
+                                 stop: asyncio.Event) -> None:
+    """Listeners open only once the first config snapshot is in, so no client sees a cold agent."""
+    waiting = asyncio.ensure_future(services.config.wait_ready())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if stop.is_set():
+        return
+    servers = [await start_listener(listen, PROTOCOLS[listen.protocol](services))
+               for listen in settings.listens]
+    log.info("agent ready: config revision %s, %d listener(s)", services.config.revision,
+             len(servers))
+    await stopping
+    for server in servers:
+        server.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def default_state_dir() -> Path:
+    return Path("var") / "agent"

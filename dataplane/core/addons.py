@@ -1,0 +1,135 @@
+"""The ordered addon chain every protocol driver calls at the same points of a session.
+
+Addons see protocol-neutral events (authorise, session started, statement finished, session
+ended, connection refused). Security hooks fail closed: an exception inside `authorize`
+refuses the connection. The chain calls only the hooks an addon overrides, so an addon that
+does not care about statements costs nothing on the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dataplane.core.session import Session
+
+log = logging.getLogger("gatehouse.addons")
+
+
+class RefusalKind(StrEnum):
+    PROTOCOL_VIOLATION = "protocol_violation"
+    TLS_REQUIRED = "tls_required"
+    BAD_CREDENTIALS = "bad_credentials"
+    UNKNOWN_RESOURCE = "unknown_resource"
+    NO_GRANT = "no_grant"
+    UPSTREAM_FAILED = "upstream_failed"
+    NOT_READY = "not_ready"
+    ADDON_FAILURE = "addon_failure"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a connection is not let through; `message` is safe to show the client."""
+
+    kind: RefusalKind
+    message: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """What a client presented: the resource it named and its gateway token."""
+
+    resource: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One executed command as the audit trail records it (SQL today; later any protocol)."""
+
+    text: str
+    kind: str  # protocol-specific flavour, e.g. "simple" | "extended" | "function"
+    parameter_count: int
+    command_tags: tuple[str, ...]
+    rows: int | None
+    error_code: str | None
+    error_message: str | None
+    duration_s: float
+
+
+class Addon:
+    """Base class: override the hooks you need. Hooks run in chain order."""
+
+    name = "addon"
+
+    async def authorize(self, session: Session, request: ConnectRequest) -> Refusal | None:
+        """Return a Refusal to stop the connection before any upstream is contacted."""
+        return None
+
+    def session_started(self, session: Session) -> None:
+        """The upstream login succeeded and the session is relaying."""
+
+    def statement_finished(self, session: Session, statement: Statement) -> None:
+        """A statement completed (or failed) upstream."""
+
+    def session_ended(self, session: Session, reason: str) -> None:
+        """The session is over, for `reason`."""
+
+    def connection_refused(self, session: Session, refusal: Refusal) -> None:
+        """A connection was refused before or during login."""
+
+    def cancel_requested(self, session: Session) -> None:
+        """A client asked to cancel the statement running in `session`."""
+
+
+def _overrides(addon: Addon, hook: str) -> bool:
+    return getattr(type(addon), hook) is not getattr(Addon, hook)
+
+
+class AddonChain:
+    """Calls each hook on the addons that implement it, in the order given."""
+
+    def __init__(self, addons: Sequence[Addon]) -> None:
+        self.addons = tuple(addons)
+        self._authorizers = [a for a in self.addons if _overrides(a, "authorize")]
+        self._started = [a for a in self.addons if _overrides(a, "session_started")]
+        self._statement = [a for a in self.addons if _overrides(a, "statement_finished")]
+        self._ended = [a for a in self.addons if _overrides(a, "session_ended")]
+        self._refused = [a for a in self.addons if _overrides(a, "connection_refused")]
+        self._cancel = [a for a in self.addons if _overrides(a, "cancel_requested")]
+
+    async def authorize(self, session: Session, request: ConnectRequest) -> Refusal | None:
+        """First refusal wins; an addon that raises refuses (fail closed)."""
+        for addon in self._authorizers:
+            try:
+                refusal = await addon.authorize(session, request)
+            except Exception:
+                log.exception("addon %s failed while authorising session %s", addon.name, session.id)
+                return Refusal(RefusalKind.ADDON_FAILURE, "access check failed inside the gateway")
+            if refusal is not None:
+                return refusal
+        return None
+
+    def session_started(self, session: Session) -> None:
+        for addon in self._started:
+            addon.session_started(session)
+
+    def statement_finished(self, session: Session, statement: Statement) -> None:
+        session.statements += 1
+        for addon in self._statement:
+            addon.statement_finished(session, statement)
+
+    def session_ended(self, session: Session, reason: str) -> None:
+        for addon in self._ended:
+            addon.session_ended(session, reason)
+
+    def connection_refused(self, session: Session, refusal: Refusal) -> None:
+        for addon in self._refused:
+            addon.connection_refused(session, refusal)
+
+    def cancel_requested(self, session: Session) -> None:
+        for addon in self._cancel:
+            addon.cancel_requested(session)

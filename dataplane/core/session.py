@@ -1,0 +1,71 @@
+"""A client session through the gateway, whatever its protocol, and the registry of live ones."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from dataplane.contract import Actor, GrantSpec, ResourceSpec
+from dataplane.core.tokens import VerifiedIdentity
+
+
+@dataclass(eq=False)
+class Session:
+    """What the addons know about one client connection.
+
+    The protocol driver fills in the transport facts; the access addon fills in identity,
+    resource and grant once the caller has proved who it is.
+    """
+
+    protocol: str
+    client_address: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: float = field(default_factory=time.monotonic)
+    tls: bool = False
+    client_parameters: dict[str, str] = field(default_factory=dict)
+    requested_resource: str = ""
+    identity: VerifiedIdentity | None = None
+    resource: ResourceSpec | None = None
+    grant: GrantSpec | None = None
+    statements: int = 0
+    _terminator: Callable[[str], None] | None = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> Actor:
+        if self.identity is None:
+            return Actor.anonymous()
+        return Actor(sub=self.identity.sub, kind=self.identity.kind, name=self.identity.name)
+
+    @property
+    def resource_name(self) -> str:
+        return self.resource.name if self.resource else self.requested_resource
+
+    def on_terminate(self, terminator: Callable[[str], None]) -> None:
+        """The protocol driver says how to end this session from outside (revocation)."""
+        self._terminator = terminator
+
+    def terminate(self, reason: str) -> None:
+        """End the session now; the client is told `reason` where its protocol allows."""
+        if self._terminator is not None:
+            self._terminator(reason)
+
+
+class SessionRegistry:
+    """Live sessions that got past authorisation, so they can be ended from outside."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+
+    def add(self, session: Session) -> None:
+        self._sessions[session.id] = session
+
+    def remove(self, session: Session) -> None:
+        self._sessions.pop(session.id, None)
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(list(self._sessions.values()))
+
+    def __len__(self) -> int:
+        return len(self._sessions)

@@ -1,0 +1,61 @@
+"""The one way the data plane starts background tasks.
+
+asyncio keeps only a weak reference to a task, so a task nobody holds can be garbage-collected
+mid-flight, and an exception in a task nobody awaits is reported late or never. ``spawn``
+fixes both: it keeps a strong reference until the task is done and logs how it died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+log = logging.getLogger("gatehouse.tasks")
+
+T = TypeVar("T")
+
+# Strong references to every running task started through ``spawn``.
+_running: set[asyncio.Task[Any]] = set()
+
+
+def spawn(coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
+    """Start ``coro`` as a named task on the running loop and keep it alive until done.
+
+    A task that dies with an exception (other than cancellation) is logged at ERROR with its
+    traceback; whoever awaits the task still receives the exception.
+    """
+    task = asyncio.get_running_loop().create_task(coro, name=name)
+    _running.add(task)
+    task.add_done_callback(_task_done)
+    return task
+
+
+def running_tasks() -> frozenset[asyncio.Task[Any]]:
+    """The tasks started through ``spawn`` that have not finished yet (for diagnostics)."""
+    return frozenset(_running)
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel the tasks and wait until every one of them has finished.
+
+    The tasks' own outcomes (cancellation, exceptions) are not raised here: ``spawn`` has
+    already logged them. If the *caller* is cancelled while waiting, that CancelledError
+    propagates as usual.
+    """
+    pending = {task for task in tasks if not task.done()}
+    for task in pending:
+        task.cancel()
+    if pending:
+        # asyncio.wait never raises the tasks' exceptions, only the caller's cancellation.
+        await asyncio.wait(pending)
+
+
+def _task_done(task: asyncio.Task[Any]) -> None:
+    _running.discard(task)
+    if task.cancelled():
+        return
+    exc = task.exception()  # also marks the exception as retrieved
+    if exc is not None:
+        log.error("task %s died: %r", task.get_name(), exc, exc_info=exc)
