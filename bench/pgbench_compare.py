@@ -44,17 +44,38 @@ class Run:
 def pgbench(env: dict[str, str], clients: int, *, protocol: str = "simple") -> tuple[float, float]:
     threads = min(clients, 2)
     done = subprocess.run(
-        ["pgbench", "-n", "-S", "-M", protocol, "-c", str(clients), "-j", str(threads),
-         "-T", str(DURATION_S)], env={**os.environ, **env}, capture_output=True, text=True,
-        check=True)
+        [
+            "pgbench",
+            "-n",
+            "-S",
+            "-M",
+            protocol,
+            "-c",
+            str(clients),
+            "-j",
+            str(threads),
+            "-T",
+            str(DURATION_S),
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     tps = float(re.search(r"tps = ([\d.]+) \(without initial", done.stdout).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", done.stdout).group(1))
     return tps, latency
 
 
 def libpq_env(port: int, *, user: str, password: str, database: str, sslmode: str) -> dict:
-    return {"PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSWORD": password,
-            "PGDATABASE": database, "PGSSLMODE": sslmode}
+    return {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(port),
+        "PGUSER": user,
+        "PGPASSWORD": password,
+        "PGDATABASE": database,
+        "PGSSLMODE": sslmode,
+    }
 
 
 def rss_mb(pid: int) -> float:
@@ -90,22 +111,34 @@ async def idle_sessions(port: int, token: str, count: int) -> list[asyncpg.Conne
 
     async def one() -> asyncpg.Connection:
         async with semaphore:
-            return await asyncpg.connect(host="127.0.0.1", port=port, user="bench",
-                                         password=token, database="bench", ssl="require",
-                                         statement_cache_size=0)
+            return await asyncpg.connect(
+                host="127.0.0.1",
+                port=port,
+                user="bench",
+                password=token,
+                database="bench",
+                ssl="require",
+                statement_cache_size=0,
+            )
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
 async def stream_results(port: int, token: str, sessions: int, rows: int) -> None:
     async def one() -> None:
-        conn = await asyncpg.connect(host="127.0.0.1", port=port, user="bench", password=token,
-                                     database="bench", ssl="require")
+        conn = await asyncpg.connect(
+            host="127.0.0.1",
+            port=port,
+            user="bench",
+            password=token,
+            database="bench",
+            ssl="require",
+        )
         try:
             async with conn.transaction():
                 async for _ in conn.cursor(
-                        "select i, repeat('x', 1000) from generate_series(1, $1) i", rows,
-                        prefetch=1000):
+                    "select i, repeat('x', 1000) from generate_series(1, $1) i", rows, prefetch=1000
+                ):
                     pass
         finally:
             await conn.close()
@@ -138,29 +171,60 @@ def stack(pg: PostgresCluster, root: Path, *, profile: Path | None = None) -> tu
     cp.start()
     key = cp.api("POST", "/api/v1/service-accounts", {"name": "bench"})["api_key"]
     agent_token = cp.api("POST", "/api/v1/agents", {"name": "bench-agent"})["token"]
-    cp.api("POST", "/api/v1/resources", {
-        "name": "bench", "protocol": "postgres", "agent": "bench-agent", "host": pg.host,
-        "port": pg.port, "database": "postgres", "upstream_user": pg.scram.user,
-        "upstream_password": pg.scram.password, "upstream_tls": "disable"})
-    cp.api("POST", "/api/v1/grants", {"identity": "bench", "resource": "bench",
-                                      "duration_seconds": 7200, "reason": "benchmark"})
+    cp.api(
+        "POST",
+        "/api/v1/resources",
+        {
+            "name": "bench",
+            "protocol": "postgres",
+            "agent": "bench-agent",
+            "host": pg.host,
+            "port": pg.port,
+            "database": "postgres",
+            "upstream_user": pg.scram.user,
+            "upstream_password": pg.scram.password,
+            "upstream_tls": "disable",
+        },
+    )
+    cp.api(
+        "POST",
+        "/api/v1/grants",
+        {"identity": "bench", "resource": "bench", "duration_seconds": 7200, "reason": "benchmark"},
+    )
     extra = {"GATEHOUSE_PROFILE": str(profile)} if profile else {}
-    agent = Agent(root / "agent", control_plane_url=cp.url, token=agent_token,
-                  allow_plaintext=True, extra_env=extra).start()
+    agent = Agent(
+        root / "agent",
+        control_plane_url=cp.url,
+        token=agent_token,
+        allow_plaintext=True,
+        extra_env=extra,
+    ).start()
     token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": 7200}, api_key=key)["token"]
     return cp, agent, token
 
 
 def throughput(pg: PostgresCluster, bouncer: PgBouncer, agent: Agent, token: str) -> list[Run]:
     targets = {
-        "direct": libpq_env(pg.port, user=pg.scram.user, password=pg.scram.password,
-                            database="postgres", sslmode="disable"),
-        "pgbouncer": libpq_env(bouncer.port, user=pg.scram.user, password=pg.scram.password,
-                               database="postgres", sslmode="disable"),
-        "agent": libpq_env(agent.postgres_port, user="bench", password=token, database="bench",
-                           sslmode="disable"),
-        "agent+tls": libpq_env(agent.postgres_port, user="bench", password=token,
-                               database="bench", sslmode="require"),
+        "direct": libpq_env(
+            pg.port,
+            user=pg.scram.user,
+            password=pg.scram.password,
+            database="postgres",
+            sslmode="disable",
+        ),
+        "pgbouncer": libpq_env(
+            bouncer.port,
+            user=pg.scram.user,
+            password=pg.scram.password,
+            database="postgres",
+            sslmode="disable",
+        ),
+        "agent": libpq_env(
+            agent.postgres_port, user="bench", password=token, database="bench", sslmode="disable"
+        ),
+        "agent+tls": libpq_env(
+            agent.postgres_port, user="bench", password=token, database="bench", sslmode="require"
+        ),
     }
     runs = []
     for clients in CLIENTS:
@@ -173,13 +237,16 @@ def throughput(pg: PostgresCluster, bouncer: PgBouncer, agent: Agent, token: str
 
 def table(runs: list[Run]) -> str:
     direct = {r.clients: r for r in runs if r.target == "direct"}
-    lines = [f"{'target':>10} {'clients':>7} {'tps':>10} {'ratio':>6} {'latency ms':>10} "
-             f"{'added µs':>9}"]
+    lines = [
+        f"{'target':>10} {'clients':>7} {'tps':>10} {'ratio':>6} {'latency ms':>10} {'added µs':>9}"
+    ]
     for r in runs:
         base = direct[r.clients]
         added = (r.latency_ms - base.latency_ms) * 1000
-        lines.append(f"{r.target:>10} {r.clients:>7} {r.tps:>10.0f} {r.tps / base.tps:>6.2f} "
-                     f"{r.latency_ms:>10.3f} {added:>9.1f}")
+        lines.append(
+            f"{r.target:>10} {r.clients:>7} {r.tps:>10.0f} {r.tps / base.tps:>6.2f} "
+            f"{r.latency_ms:>10.3f} {added:>9.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -196,11 +263,21 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
     profile = root / "agent.pstats"
     with PostgresCluster(max_connections=1300) as pg:
-        subprocess.run(["pgbench", "-i", "-q", "-s", str(SCALE)], check=True,
-                       capture_output=True,
-                       env={**os.environ, **libpq_env(pg.port, user=pg.scram.user,
-                                                      password=pg.scram.password,
-                                                      database="postgres", sslmode="disable")})
+        subprocess.run(
+            ["pgbench", "-i", "-q", "-s", str(SCALE)],
+            check=True,
+            capture_output=True,
+            env={
+                **os.environ,
+                **libpq_env(
+                    pg.port,
+                    user=pg.scram.user,
+                    password=pg.scram.password,
+                    database="postgres",
+                    sslmode="disable",
+                ),
+            },
+        )
         with PgBouncer(pg, root / "pgbouncer") as bouncer:
             cp, agent, token = stack(pg, root, profile=profile)
             try:
@@ -210,8 +287,13 @@ def main() -> None:
             finally:
                 agent.stop()
                 cp.stop()
-    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "duration_s": DURATION_S,
-              "scale": SCALE, "runs": [asdict(r) for r in runs], "memory": memory}
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "duration_s": DURATION_S,
+        "scale": SCALE,
+        "runs": [asdict(r) for r in runs],
+        "memory": memory,
+    }
     out = RESULTS / f"pgbench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))
     print("\n" + table(runs))

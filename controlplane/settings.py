@@ -22,6 +22,15 @@ SECRET_KEY = secret_key_from_env(debug=DEBUG)
 ALLOWED_HOSTS = env_list("GATEHOUSE_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("GATEHOUSE_CSRF_TRUSTED_ORIGINS", [])
 
+# Behind a TLS-terminating proxy (which must set X-Forwarded-Proto, and owns HSTS and the
+# HTTP->HTTPS redirect): trust its scheme header and keep cookies off plain HTTP.
+BEHIND_HTTPS_PROXY = env_bool("GATEHOUSE_BEHIND_HTTPS_PROXY", False)
+if BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008"]  # HSTS, redirect: the proxy's
+
 # Fernet keys for secrets at rest (upstream passwords, token signing keys); first encrypts.
 GATEHOUSE_ENCRYPTION_KEYS = fernet_keys_from_env()
 

@@ -29,20 +29,34 @@ def _address(text: str) -> tuple[str, int]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m dataplane", description=__doc__)
-    p.add_argument("--control-plane", default=_env("GATEHOUSE_CONTROL_PLANE_URL",
-                                                   "http://127.0.0.1:8000"),
-                   help="control plane base URL (http(s) or ws(s))")
-    p.add_argument("--agent-token-file", default=_env("GATEHOUSE_AGENT_TOKEN_FILE"),
-                   help="file holding the agent token (or set GATEHOUSE_AGENT_TOKEN)")
-    p.add_argument("--state-dir", type=Path,
-                   default=Path(_env("GATEHOUSE_AGENT_STATE_DIR") or default_state_dir()))
-    p.add_argument("--postgres-listen", type=_address,
-                   default=_address(_env("GATEHOUSE_POSTGRES_LISTEN", "127.0.0.1:6432") or ""))
+    p.add_argument(
+        "--control-plane",
+        default=_env("GATEHOUSE_CONTROL_PLANE_URL", "http://127.0.0.1:8000"),
+        help="control plane base URL (http(s) or ws(s))",
+    )
+    p.add_argument(
+        "--agent-token-file",
+        default=_env("GATEHOUSE_AGENT_TOKEN_FILE"),
+        help="file holding the agent token (or set GATEHOUSE_AGENT_TOKEN)",
+    )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(_env("GATEHOUSE_AGENT_STATE_DIR") or default_state_dir()),
+    )
+    p.add_argument(
+        "--postgres-listen",
+        type=_address,
+        default=_address(_env("GATEHOUSE_POSTGRES_LISTEN", "127.0.0.1:6432") or ""),
+    )
     p.add_argument("--tls-cert", default=_env("GATEHOUSE_AGENT_TLS_CERT"))
     p.add_argument("--tls-key", default=_env("GATEHOUSE_AGENT_TLS_KEY"))
-    p.add_argument("--allow-plaintext", action="store_true",
-                   default=_env("GATEHOUSE_ALLOW_PLAINTEXT", "false") == "true",
-                   help="accept clients that do not ask for TLS (not for production)")
+    p.add_argument(
+        "--allow-plaintext",
+        action="store_true",
+        default=_env("GATEHOUSE_ALLOW_PLAINTEXT", "false") == "true",
+        help="accept clients that do not ask for TLS (not for production)",
+    )
     p.add_argument("--control-plane-ca", default=_env("GATEHOUSE_CONTROL_PLANE_CA"))
     p.add_argument("--log-level", default=_env("GATEHOUSE_LOG_LEVEL", "INFO"))
     return p
@@ -59,8 +73,11 @@ def _agent_token(args: argparse.Namespace) -> str:
 
 def main() -> None:
     args = _parser().parse_args()
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     host, port = args.postgres_listen
     settings = AgentSettings(
         control_plane_url=args.control_plane,

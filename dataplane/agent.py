@@ -71,8 +71,9 @@ async def run_agent(settings: AgentSettings) -> None:
         log.info("agent stopped")
 
 
-async def _serve_when_configured(settings: AgentSettings, services: GatewayServices,
-                                 stop: asyncio.Event) -> None:
+async def _serve_when_configured(
+    settings: AgentSettings, services: GatewayServices, stop: asyncio.Event
+) -> None:
     """Listeners open only once the first config snapshot is in, so no client sees a cold agent."""
     waiting = asyncio.ensure_future(services.config.wait_ready())
     stopping = asyncio.ensure_future(stop.wait())
@@ -80,10 +81,13 @@ async def _serve_when_configured(settings: AgentSettings, services: GatewayServi
     waiting.cancel()
     if stop.is_set():
         return
-    servers = [await start_listener(listen, PROTOCOLS[listen.protocol](services))
-               for listen in settings.listens]
-    log.info("agent ready: config revision %s, %d listener(s)", services.config.revision,
-             len(servers))
+    servers = [
+        await start_listener(listen, PROTOCOLS[listen.protocol](services))
+        for listen in settings.listens
+    ]
+    log.info(
+        "agent ready: config revision %s, %d listener(s)", services.config.revision, len(servers)
+    )
     await stopping
     for server in servers:
         server.close()

@@ -43,20 +43,31 @@ def _port(preferred: int) -> int:
 def _local_postgres() -> dict[str, Any] | None:
     """The machine's own PostgreSQL, if it lets `postgres` in without a password."""
     try:
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres "
-                             "connect_timeout=2 sslmode=prefer"):
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres "
+            "connect_timeout=2 sslmode=prefer"
+        ):
             pass
     except psycopg.Error:
         return None
-    return {"host": "127.0.0.1", "port": 5432, "database": "postgres",
-            "upstream_user": "postgres", "upstream_password": ""}
+    return {
+        "host": "127.0.0.1",
+        "port": 5432,
+        "database": "postgres",
+        "upstream_user": "postgres",
+        "upstream_password": "",
+    }
 
 
 def _throwaway_postgres() -> tuple[PostgresCluster, dict[str, Any]]:
     cluster = PostgresCluster().start()
-    return cluster, {"host": cluster.host, "port": cluster.port, "database": "postgres",
-                     "upstream_user": cluster.scram.user,
-                     "upstream_password": cluster.scram.password}
+    return cluster, {
+        "host": cluster.host,
+        "port": cluster.port,
+        "database": "postgres",
+        "upstream_user": cluster.scram.user,
+        "upstream_password": cluster.scram.password,
+    }
 
 
 def _secret_once(path: Path, create: Any, field: str) -> str:
@@ -70,8 +81,13 @@ def _secret_once(path: Path, create: Any, field: str) -> str:
 
 
 def _ensure_resource(cp: ControlPlane, upstream: dict[str, Any]) -> None:
-    body = {"name": DEMO_RESOURCE, "protocol": "postgres", "agent": AGENT_NAME,
-            "upstream_tls": "prefer", **upstream}
+    body = {
+        "name": DEMO_RESOURCE,
+        "protocol": "postgres",
+        "agent": AGENT_NAME,
+        "upstream_tls": "prefer",
+        **upstream,
+    }
     try:
         cp.api("GET", f"/api/v1/resources/{DEMO_RESOURCE}")
     except ApiError as exc:
@@ -84,24 +100,38 @@ def _ensure_resource(cp: ControlPlane, upstream: dict[str, Any]) -> None:
 
 def _set_up(cp: ControlPlane, upstream: dict[str, Any]) -> tuple[str, str]:
     """Returns (agent token, demo account API key)."""
-    demo_key = _secret_once(STATE / "demo.api-key", lambda: cp.api(
-        "POST", "/api/v1/service-accounts", {"name": DEMO_ACCOUNT}), "api_key")
-    agent_token = _secret_once(STATE / "agent.token", lambda: cp.api(
-        "POST", "/api/v1/agents", {"name": AGENT_NAME}), "token")
+    demo_key = _secret_once(
+        STATE / "demo.api-key",
+        lambda: cp.api("POST", "/api/v1/service-accounts", {"name": DEMO_ACCOUNT}),
+        "api_key",
+    )
+    agent_token = _secret_once(
+        STATE / "agent.token",
+        lambda: cp.api("POST", "/api/v1/agents", {"name": AGENT_NAME}),
+        "token",
+    )
     _ensure_resource(cp, upstream)
-    cp.api("POST", "/api/v1/grants", {"identity": DEMO_ACCOUNT, "resource": DEMO_RESOURCE,
-                                      "duration_seconds": GRANT_SECONDS,
-                                      "reason": "make run: demo access"})
+    cp.api(
+        "POST",
+        "/api/v1/grants",
+        {
+            "identity": DEMO_ACCOUNT,
+            "resource": DEMO_RESOURCE,
+            "duration_seconds": GRANT_SECONDS,
+            "reason": "make run: demo access",
+        },
+    )
     return agent_token, demo_key
 
 
 def _banner(cp: ControlPlane, agent: Agent, token: str, upstream: dict[str, Any]) -> str:
     key_file = STATE / "demo.api-key"
+    # Lines the user copies and pastes stay whole, however long.
     return f"""
 Gatehouse is running.
   control plane   {cp.url}   (API: {cp.url}/api/v1/  schema: {cp.url}/api/v1/schema/)
   agent           PostgreSQL on 127.0.0.1:{agent.postgres_port}
-  resource        "{DEMO_RESOURCE}" -> {upstream['host']}:{upstream['port']}/{upstream['database']}
+  resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}
   admin API key   {cp.admin_key_file}
 
 Connect through the gateway as the demo AI service account "{DEMO_ACCOUNT}" (token valid 1 h):
@@ -139,13 +169,20 @@ def main() -> None:
         cp.bootstrap()
         cp.start()
         agent_token, demo_key = _set_up(cp, upstream)
-        agent = Agent(STATE / "agent", control_plane_url=cp.url, token=agent_token,
-                      postgres_port=_port(6432)).start()
-        token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS},
-                       api_key=demo_key)["token"]
+        agent = Agent(
+            STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=_port(6432)
+        ).start()
+        token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS}, api_key=demo_key)[
+            "token"
+        ]
         print(_banner(cp, agent, token, upstream), flush=True)
-        while not stopping and agent.process and agent.process.alive() \
-                and cp.process and cp.process.alive():
+        while (
+            not stopping
+            and agent.process
+            and agent.process.alive()
+            and cp.process
+            and cp.process.alive()
+        ):
             time.sleep(0.2)
     finally:
         print("\nStopping...", file=sys.stderr)

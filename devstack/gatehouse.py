@@ -44,8 +44,11 @@ class ControlPlane:
     def _environment(self) -> dict[str, str]:
         keys = self.dir / "keys.json"
         if not keys.exists():
-            keys.write_text(json.dumps({"encryption": Fernet.generate_key().decode(),
-                                        "secret": os.urandom(32).hex()}))
+            keys.write_text(
+                json.dumps(
+                    {"encryption": Fernet.generate_key().decode(), "secret": os.urandom(32).hex()}
+                )
+            )
             keys.chmod(0o600)
         saved = json.loads(keys.read_text())
         return {
@@ -61,8 +64,14 @@ class ControlPlane:
         """Run a management command against this control plane's database."""
         import subprocess
 
-        done = subprocess.run([sys.executable, str(REPO / "manage.py"), *args], env=self.env,
-                              cwd=REPO, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, str(REPO / "manage.py"), *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}{done.stdout}")
         return done.stdout
@@ -74,11 +83,25 @@ class ControlPlane:
             self.manage("create_admin", admin, "--api-key-out", str(self.admin_key_file))
 
     def start(self) -> ControlPlane:
-        argv = [sys.executable, "-m", "uvicorn", "controlplane.asgi:application",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-                "--ws", "websockets", "--lifespan", "off"]
-        self.process = ChildProcess(argv, log_path=self.dir / "controlplane.log", env=self.env,
-                                    cwd=REPO)
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "controlplane.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--ws",
+            "websockets",
+            "--lifespan",
+            "off",
+        ]
+        self.process = ChildProcess(
+            argv, log_path=self.dir / "controlplane.log", env=self.env, cwd=REPO
+        )
         try:
             wait_for_port(self.port, timeout_s=60)
         except TimeoutError:
@@ -91,13 +114,26 @@ class ControlPlane:
             self.process = None
 
     # -- REST API as the admin -----------------------------------------------------------------
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None, *,
-            api_key: str | None = None) -> Any:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        api_key: str | None = None,
+    ) -> Any:
         key = api_key or self.admin_key_file.read_text().strip()
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers={
-            "Authorization": f"ApiKey {key}", "Content-Type": "application/json",
-            "Accept": "application/json"})
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"ApiKey {key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 payload = response.read()
@@ -122,9 +158,16 @@ class ControlPlane:
 class Agent:
     """`python -m dataplane` as a child process, listening for PostgreSQL on a free port."""
 
-    def __init__(self, base_dir: Path, *, control_plane_url: str, token: str,
-                 postgres_port: int | None = None, allow_plaintext: bool = False,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        control_plane_url: str,
+        token: str,
+        postgres_port: int | None = None,
+        allow_plaintext: bool = False,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.dir = base_dir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.postgres_port = postgres_port or free_port()
@@ -141,9 +184,19 @@ class Agent:
         return self.dir / "state"
 
     def start(self, *, wait: bool = True) -> Agent:
-        argv = [sys.executable, "-m", "dataplane", "--control-plane", self.control_plane_url,
-                "--agent-token-file", str(self.token_file), "--state-dir", str(self.state_dir),
-                "--postgres-listen", f"127.0.0.1:{self.postgres_port}"]
+        argv = [
+            sys.executable,
+            "-m",
+            "dataplane",
+            "--control-plane",
+            self.control_plane_url,
+            "--agent-token-file",
+            str(self.token_file),
+            "--state-dir",
+            str(self.state_dir),
+            "--postgres-listen",
+            f"127.0.0.1:{self.postgres_port}",
+        ]
         if self.allow_plaintext:
             argv.append("--allow-plaintext")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env}
@@ -169,7 +222,10 @@ class Agent:
             self.process.stop()
             self.process = None
 
-    def dsn(self, *, resource: str, token: str, user: str = "gatehouse",
-            sslmode: str = "require") -> str:
-        return (f"host=127.0.0.1 port={self.postgres_port} dbname={resource} user={user} "
-                f"password={token} sslmode={sslmode}")
+    def dsn(
+        self, *, resource: str, token: str, user: str = "gatehouse", sslmode: str = "require"
+    ) -> str:
+        return (
+            f"host=127.0.0.1 port={self.postgres_port} dbname={resource} user={user} "
+            f"password={token} sslmode={sslmode}"
+        )

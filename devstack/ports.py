@@ -21,5 +21,7 @@ def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout_s: float = 30.0
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout_s}s") from None
+                raise TimeoutError(
+                    f"nothing listening on {host}:{port} after {timeout_s}s"
+                ) from None
             time.sleep(0.05)

@@ -47,8 +47,14 @@ class Role:
 class PostgresCluster:
     """initdb + postgres on a free port; `stop()` ends it by its pid and removes the files."""
 
-    def __init__(self, *, base_dir: Path | None = None, port: int | None = None,
-                 log_connections: bool = False, max_connections: int = 300) -> None:
+    def __init__(
+        self,
+        *,
+        base_dir: Path | None = None,
+        port: int | None = None,
+        log_connections: bool = False,
+        max_connections: int = 300,
+    ) -> None:
         self.port = port or free_port()
         self.log_connections = log_connections
         self.max_connections = max_connections
@@ -68,8 +74,9 @@ class PostgresCluster:
         self._chown_for_server(self.dir)
         self._initdb()
         self._write_hba()
-        self.process = ChildProcess(self._as_server_user(self._postgres_argv()),
-                                    log_path=self.dir / "postgres.log")
+        self.process = ChildProcess(
+            self._as_server_user(self._postgres_argv()), log_path=self.dir / "postgres.log"
+        )
         self._wait_ready()
         self._create_roles()
         return self
@@ -91,8 +98,10 @@ class PostgresCluster:
     # -- connection strings ------------------------------------------------------------------
     def dsn(self, role: Role | None = None, *, database: str = "postgres") -> str:
         role = role or self.scram
-        return (f"host={self.host} port={self.port} dbname={database} user={role.user} "
-                f"password={role.password} sslmode=disable")
+        return (
+            f"host={self.host} port={self.port} dbname={database} user={role.user} "
+            f"password={role.password} sslmode=disable"
+        )
 
     def connections_received(self) -> int:
         """How many TCP/socket connections the server has accepted (needs log_connections)."""
@@ -101,11 +110,27 @@ class PostgresCluster:
 
     def admin_psql(self, sql: str, *, database: str = "postgres") -> str:
         """Run SQL as the superuser over the trusted Unix socket; returns stdout."""
-        argv = [str(postgres_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At",
-                "-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER,
-                "-d", database, "-c", sql]
-        done = subprocess.run(self._as_server_user(argv), capture_output=True, text=True,
-                              check=False)
+        argv = [
+            str(postgres_bindir() / "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "-d",
+            database,
+            "-c",
+            sql,
+        ]
+        done = subprocess.run(
+            self._as_server_user(argv), capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             raise RuntimeError(f"psql failed: {done.stderr.strip()}")
         return done.stdout
@@ -115,11 +140,24 @@ class PostgresCluster:
         pwfile = self.dir / "superuser.pw"
         pwfile.write_text(self.superuser.password)
         self._chown_for_server(pwfile)
-        argv = [str(postgres_bindir() / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                f"--pwfile={pwfile}", "-A", "scram-sha-256", "--auth-local=trust",
-                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
-        done = subprocess.run(self._as_server_user(argv), capture_output=True, text=True,
-                              check=False)
+        argv = [
+            str(postgres_bindir() / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "-A",
+            "scram-sha-256",
+            "--auth-local=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
+        done = subprocess.run(
+            self._as_server_user(argv), capture_output=True, text=True, check=False
+        )
         pwfile.unlink()
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -153,8 +191,14 @@ class PostgresCluster:
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s
-        isready = [str(postgres_bindir() / "pg_isready"), "-q", "-h", str(self.socket_dir),
-                   "-p", str(self.port)]
+        isready = [
+            str(postgres_bindir() / "pg_isready"),
+            "-q",
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+        ]
         while subprocess.run(isready, check=False).returncode != 0:
             assert self.process is not None
             if not self.process.alive() or time.monotonic() > deadline:
@@ -178,8 +222,11 @@ class PostgresCluster:
             return
         account = pwd.getpwnam("postgres")
         for root, dirs, files in os.walk(path):
-            for name in [root, *(os.path.join(root, d) for d in dirs),
-                         *(os.path.join(root, f) for f in files)]:
+            for name in [
+                root,
+                *(os.path.join(root, d) for d in dirs),
+                *(os.path.join(root, f) for f in files),
+            ]:
                 os.chown(name, account.pw_uid, account.pw_gid)
         os.chown(path, account.pw_uid, account.pw_gid)
         path.chmod(0o700 if path.is_dir() else 0o600)

@@ -38,18 +38,26 @@ class AccessAddon(Addon):
         try:
             session.identity = self._config.token_verifier.verify(request.token)
         except InvalidToken as exc:
-            return Refusal(RefusalKind.BAD_CREDENTIALS,
-                           "password authentication failed: invalid gateway token", exc.reason)
+            return Refusal(
+                RefusalKind.BAD_CREDENTIALS,
+                "password authentication failed: invalid gateway token",
+                exc.reason,
+            )
         session.resource = self._config.resource(request.resource)
         if session.resource is None:
-            return Refusal(RefusalKind.UNKNOWN_RESOURCE,
-                           f'resource "{request.resource}" does not exist on this gateway')
-        session.grant = self._config.grant_for(session.identity.sub, session.resource.name,
-                                               now=_now())
+            return Refusal(
+                RefusalKind.UNKNOWN_RESOURCE,
+                f'resource "{request.resource}" does not exist on this gateway',
+            )
+        session.grant = self._config.grant_for(
+            session.identity.sub, session.resource.name, now=_now()
+        )
         if session.grant is None:
-            return Refusal(RefusalKind.NO_GRANT,
-                           f'no active access grant for "{session.identity.name}" '
-                           f'on resource "{session.resource.name}"')
+            return Refusal(
+                RefusalKind.NO_GRANT,
+                f'no active access grant for "{session.identity.name}" '
+                f'on resource "{session.resource.name}"',
+            )
         return None
 
     def session_started(self, session: Session) -> None:
@@ -80,8 +88,12 @@ class AccessAddon(Addon):
             return
         grant = self._config.grant_for(session.identity.sub, session.resource.name, now=_now())
         if grant is None:
-            log.info("ending session %s of %s on %s: grant ended", session.id,
-                     session.identity.name, session.resource.name)
+            log.info(
+                "ending session %s of %s on %s: grant ended",
+                session.id,
+                session.identity.name,
+                session.resource.name,
+            )
             session.terminate("access grant ended (revoked or expired)")
             return
         if grant != session.grant:

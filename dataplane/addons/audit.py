@@ -27,13 +27,17 @@ class AuditAddon(Addon):
         self._spool = spool
 
     def session_started(self, session: Session) -> None:
-        self._record(session, Action.SESSION_START, {
-            "client_address": session.client_address,
-            "tls": session.tls,
-            "client_user": session.client_parameters.get("user", ""),
-            "application_name": session.client_parameters.get("application_name", ""),
-            "grant": session.grant.id if session.grant else "",
-        })
+        self._record(
+            session,
+            Action.SESSION_START,
+            {
+                "client_address": session.client_address,
+                "tls": session.tls,
+                "client_user": session.client_parameters.get("user", ""),
+                "application_name": session.client_parameters.get("application_name", ""),
+                "grant": session.grant.id if session.grant else "",
+            },
+        )
 
     def statement_finished(self, session: Session, statement: Statement) -> None:
         payload: dict[str, Any] = {
@@ -51,20 +55,28 @@ class AuditAddon(Addon):
         self._record(session, Action.STATEMENT, payload)
 
     def session_ended(self, session: Session, reason: str) -> None:
-        self._record(session, Action.SESSION_END, {
-            "reason": reason,
-            "statements": session.statements,
-            "duration_ms": round((time.monotonic() - session.started_at) * 1000, 3),
-        })
+        self._record(
+            session,
+            Action.SESSION_END,
+            {
+                "reason": reason,
+                "statements": session.statements,
+                "duration_ms": round((time.monotonic() - session.started_at) * 1000, 3),
+            },
+        )
 
     def connection_refused(self, session: Session, refusal: Refusal) -> None:
-        self._record(session, Action.CONNECTION_REFUSED, {
-            "reason": refusal.kind.value,
-            "message": refusal.message,
-            "detail": refusal.detail,
-            "client_address": session.client_address,
-            "client_user": session.client_parameters.get("user", ""),
-        })
+        self._record(
+            session,
+            Action.CONNECTION_REFUSED,
+            {
+                "reason": refusal.kind.value,
+                "message": refusal.message,
+                "detail": refusal.detail,
+                "client_address": session.client_address,
+                "client_user": session.client_parameters.get("user", ""),
+            },
+        )
 
     def cancel_requested(self, session: Session) -> None:
         self._record(session, Action.CANCEL_REQUEST, {"client_address": session.client_address})

@@ -56,7 +56,9 @@ def decode_envelope(frame: str | bytes) -> Envelope:
     version = document.pop("v", None)
     kind = document.pop("type", None)
     if version != WIRE_VERSION:
-        raise ContractError(f"unsupported wire version {version!r} (this side speaks {WIRE_VERSION})")
+        raise ContractError(
+            f"unsupported wire version {version!r} (this side speaks {WIRE_VERSION})"
+        )
     if kind not in KNOWN_TYPES:
         raise ContractError(f"unknown envelope type {kind!r}")
     return Envelope(type=kind, body=document, version=version)

@@ -107,7 +107,9 @@ class AddonChain:
             try:
                 refusal = await addon.authorize(session, request)
             except Exception:
-                log.exception("addon %s failed while authorising session %s", addon.name, session.id)
+                log.exception(
+                    "addon %s failed while authorising session %s", addon.name, session.id
+                )
                 return Refusal(RefusalKind.ADDON_FAILURE, "access check failed inside the gateway")
             if refusal is not None:
                 return refusal

@@ -57,8 +57,9 @@ async def start_listener(listen: Listen, handler: ConnectionHandler) -> asyncio.
             if not writer.is_closing():
                 writer.transport.abort()
 
-    server = await asyncio.start_server(guarded, listen.host, listen.port, limit=STREAM_LIMIT,
-                                        backlog=1024)
+    server = await asyncio.start_server(
+        guarded, listen.host, listen.port, limit=STREAM_LIMIT, backlog=1024
+    )
     for sock in server.sockets:
         log.info("%s listener on %s", listen.protocol, sock.getsockname()[:2])
     return server

@@ -36,25 +36,38 @@ class Gateway:
     grants: dict[tuple[str, str], str]
 
     def token(self, account: str = AI_ACCOUNT, **body: Any) -> str:
-        return str(self.cp.api("POST", "/api/v1/tokens", body, api_key=self.api_keys[account])
-                   ["token"])
+        return str(
+            self.cp.api("POST", "/api/v1/tokens", body, api_key=self.api_keys[account])["token"]
+        )
 
     def dsn(self, resource: str = "appdb", *, token: str | None = None, **extra: str) -> str:
         dsn = self.agent.dsn(resource=resource, token=token or self.token())
         return " ".join([dsn, *(f"{k}={v}" for k, v in extra.items())])
 
     def grant(self, account: str, resource: str, seconds: int = 3600) -> str:
-        created = self.cp.api("POST", "/api/v1/grants", {
-            "identity": account, "resource": resource, "duration_seconds": seconds,
-            "reason": "integration test"})
+        created = self.cp.api(
+            "POST",
+            "/api/v1/grants",
+            {
+                "identity": account,
+                "resource": resource,
+                "duration_seconds": seconds,
+                "reason": "integration test",
+            },
+        )
         self.grants[(account, resource)] = str(created["id"])
         return str(created["id"])
 
     def events(self, **filters: str) -> list[dict[str, Any]]:
         return self.cp.audit_events(**filters)
 
-    def wait_for_events(self, predicate: Callable[[list[dict[str, Any]]], bool], *,
-                        timeout_s: float = 15.0, **filters: str) -> list[dict[str, Any]]:
+    def wait_for_events(
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        *,
+        timeout_s: float = 15.0,
+        **filters: str,
+    ) -> list[dict[str, Any]]:
         """Poll the audit API until `predicate(events)` holds (events reach it asynchronously)."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -62,8 +75,10 @@ class Gateway:
             if predicate(events):
                 return events
             if time.monotonic() > deadline:
-                raise AssertionError(f"audit events never matched; last {len(events)}: "
-                                     f"{[e.get('action') for e in events][-20:]}")
+                raise AssertionError(
+                    f"audit events never matched; last {len(events)}: "
+                    f"{[e.get('action') for e in events][-20:]}"
+                )
             time.sleep(0.1)
 
 
@@ -78,14 +93,27 @@ def _start_stack(pg: PostgresCluster, root: Path) -> Gateway:
     cp = ControlPlane(root / "controlplane")
     cp.bootstrap()
     cp.start()
-    api_keys = {name: cp.api("POST", "/api/v1/service-accounts", {"name": name})["api_key"]
-                for name in (AI_ACCOUNT, NO_GRANT_ACCOUNT)}
+    api_keys = {
+        name: cp.api("POST", "/api/v1/service-accounts", {"name": name})["api_key"]
+        for name in (AI_ACCOUNT, NO_GRANT_ACCOUNT)
+    }
     agent_token = cp.api("POST", "/api/v1/agents", {"name": AGENT_NAME})["token"]
     for name, role, database in (("appdb", pg.scram, "postgres"), ("legacydb", pg.md5, "legacy")):
-        cp.api("POST", "/api/v1/resources", {
-            "name": name, "protocol": "postgres", "agent": AGENT_NAME, "host": pg.host,
-            "port": pg.port, "database": database, "upstream_user": role.user,
-            "upstream_password": role.password, "upstream_tls": "prefer"})
+        cp.api(
+            "POST",
+            "/api/v1/resources",
+            {
+                "name": name,
+                "protocol": "postgres",
+                "agent": AGENT_NAME,
+                "host": pg.host,
+                "port": pg.port,
+                "database": database,
+                "upstream_user": role.user,
+                "upstream_password": role.password,
+                "upstream_tls": "prefer",
+            },
+        )
     agent = Agent(root / "agent", control_plane_url=cp.url, token=agent_token)
     gateway = Gateway(pg=pg, cp=cp, agent=agent, api_keys=api_keys, grants={})
     gateway.grant(AI_ACCOUNT, "appdb")

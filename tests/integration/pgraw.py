@@ -13,8 +13,9 @@ class RawClient:
     """Speaks just enough protocol v3 to reach an established session, then sends raw bytes."""
 
     def __init__(self, port: int, *, tls: bool = True) -> None:
-        self.sock: socket.socket | ssl.SSLSocket = socket.create_connection(("127.0.0.1", port),
-                                                                            timeout=10)
+        self.sock: socket.socket | ssl.SSLSocket = socket.create_connection(
+            ("127.0.0.1", port), timeout=10
+        )
         if tls:
             self.sock.sendall(messages.ssl_request())
             assert self.sock.recv(1) == b"S"

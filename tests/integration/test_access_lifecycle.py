@@ -40,7 +40,8 @@ def test_revoking_a_grant_ends_the_live_session_within_a_second(fresh_gateway: G
     assert outcome["ended_at"] - revoked_at < 1.0
     ends = gateway.wait_for_events(
         lambda evs: any(e["payload"]["reason"].startswith("terminated") for e in evs),
-        action="session.end")
+        action="session.end",
+    )
     assert any("access grant ended" in e["payload"]["reason"] for e in ends)
     # A new connection is now refused.
     with pytest.raises(psycopg.OperationalError, match="no active access grant"):
@@ -53,8 +54,10 @@ def test_an_expiring_grant_ends_the_session_at_the_agent(fresh_gateway: Gateway)
     gateway.api_keys["brief-bot"] = key
     gateway.grant("brief-bot", "appdb", seconds=3)
     ready, outcome = threading.Event(), {}
-    worker = threading.Thread(target=_run_until_killed,
-                              args=(gateway.dsn(token=gateway.token("brief-bot")), ready, outcome))
+    worker = threading.Thread(
+        target=_run_until_killed,
+        args=(gateway.dsn(token=gateway.token("brief-bot")), ready, outcome),
+    )
     started = time.monotonic()
     worker.start()
     assert ready.wait(15)

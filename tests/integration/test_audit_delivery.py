@@ -22,11 +22,21 @@ def test_a_session_is_recorded_start_statements_end_with_identity_and_sequence(g
         for i in range(3):
             conn.execute(f"select {i} as {marker.replace('-', '_')}")
     events = gateway.wait_for_events(
-        lambda evs: any(e["action"] == "session.end" and
-                        any(marker.replace('-', '_') in x["payload"].get("statement", "")
-                            for x in evs if x["session"] == e["session"]) for e in evs))
-    session = next(e["session"] for e in events
-                   if marker.replace('-', '_') in e["payload"].get("statement", ""))
+        lambda evs: any(
+            e["action"] == "session.end"
+            and any(
+                marker.replace("-", "_") in x["payload"].get("statement", "")
+                for x in evs
+                if x["session"] == e["session"]
+            )
+            for e in evs
+        )
+    )
+    session = next(
+        e["session"]
+        for e in events
+        if marker.replace("-", "_") in e["payload"].get("statement", "")
+    )
     mine = [e for e in events if e["session"] == session]
     assert [e["action"] for e in mine] == ["session.start"] + ["statement"] * 3 + ["session.end"]
     assert {e["actor_name"] for e in mine} == {AI_ACCOUNT}
@@ -49,8 +59,13 @@ def test_a_control_plane_restart_mid_session_loses_and_duplicates_no_event(fresh
         for i in range(5):
             conn.execute(f"select {i} as after_restart")
     events = gateway.wait_for_events(
-        lambda evs: sum(e["action"] == "statement" for e in evs) >= 30
-        and any(e["action"] == "session.end" for e in evs), agent="edge-1", timeout_s=30)
+        lambda evs: (
+            sum(e["action"] == "statement" for e in evs) >= 30
+            and any(e["action"] == "session.end" for e in evs)
+        ),
+        agent="edge-1",
+        timeout_s=30,
+    )
     statements = [e["payload"]["statement"] for e in events if e["action"] == "statement"]
     for label, count in (("before_restart", 5), ("during_outage", 20), ("after_restart", 5)):
         assert sum(label in s for s in statements) == count, label

@@ -20,19 +20,26 @@ pytestmark = pytest.mark.integration
 def _statements(gateway: Gateway, session_filter: dict[str, str], expected: int):
     return gateway.wait_for_events(
         lambda events: len([e for e in events if e["action"] == "statement"]) >= expected,
-        action="statement", **session_filter)
+        action="statement",
+        **session_filter,
+    )
 
 
 def test_psql_runs_queries_and_each_lands_in_the_audit_log_under_the_service_account(gateway):
     marker = f"psql-{time.time_ns()}"
-    done = subprocess.run(["psql", "-X", "-At", gateway.dsn(),
-                           "-c", f"select 41 + 1 as answer, '{marker}'"],
-                          capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        ["psql", "-X", "-At", gateway.dsn(), "-c", f"select 41 + 1 as answer, '{marker}'"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"42|{marker}"
 
     events = gateway.wait_for_events(
-        lambda evs: any(marker in e["payload"]["statement"] for e in evs), action="statement")
+        lambda evs: any(marker in e["payload"]["statement"] for e in evs), action="statement"
+    )
     event = next(e for e in events if marker in e["payload"]["statement"])
     assert event["actor_name"] == AI_ACCOUNT
     assert event["actor_kind"] == "service_account"
@@ -43,10 +50,22 @@ def test_psql_runs_queries_and_each_lands_in_the_audit_log_under_the_service_acc
 
 
 def test_psql_over_tls_never_needs_the_database_password(gateway):
-    done = subprocess.run(["psql", "-X", "-At", gateway.dsn(),
-                           "-c", "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
-                           "-c", "select current_user"],
-                          capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [
+            "psql",
+            "-X",
+            "-At",
+            gateway.dsn(),
+            "-c",
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            "-c",
+            "select current_user",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     # The upstream session logs in as the role the control plane holds the password for.
     assert done.stdout.split()[-1] == gateway.pg.scram.user
@@ -55,8 +74,9 @@ def test_psql_over_tls_never_needs_the_database_password(gateway):
 def test_psycopg_text_and_binary_results_and_prepared_statements(gateway):
     with psycopg.connect(gateway.dsn()) as conn:
         assert conn.execute("select %s::int + 1, %s::text", (1, "a")).fetchone() == (2, "a")
-        row = conn.execute("select %s::int, %s::numeric, %s::bytea", (7, 1.5, b"\x00\x01"),
-                           binary=True).fetchone()
+        row = conn.execute(
+            "select %s::int, %s::numeric, %s::bytea", (7, 1.5, b"\x00\x01"), binary=True
+        ).fetchone()
         assert row == (7, 1.5, b"\x00\x01")
         for i in range(5):
             assert conn.execute("select %s::int * 2", (i,), prepare=True).fetchone() == (i * 2,)
@@ -69,10 +89,13 @@ def test_psycopg_text_and_binary_results_and_prepared_statements(gateway):
         assert conn.info.backend_pid != upstream_pid
 
     events = gateway.wait_for_events(
-        lambda evs: sum("* 2" in e["payload"]["statement"] for e in evs) >= 5, action="statement")
+        lambda evs: sum("* 2" in e["payload"]["statement"] for e in evs) >= 5, action="statement"
+    )
     prepared = [e for e in events if "* 2" in e["payload"]["statement"]]
-    assert all(e["payload"]["kind"] == "extended" and e["payload"]["parameter_count"] == 1
-               for e in prepared)
+    assert all(
+        e["payload"]["kind"] == "extended" and e["payload"]["parameter_count"] == 1
+        for e in prepared
+    )
 
 
 def test_psycopg_streams_a_large_result_and_a_large_row(gateway):
@@ -98,7 +121,8 @@ def test_copy_from_stdin_and_to_stdout(gateway):
     assert len(rows) == 1000 and rows[5] == ("5", "note 5")
     events = gateway.wait_for_events(
         lambda evs: {"COPY 1000"} <= {t for e in evs for t in e["payload"]["command_tags"]},
-        action="statement")
+        action="statement",
+    )
     copy_events = [e for e in events if e["payload"]["command_tags"] == ["COPY 1000"]]
     assert {e["payload"]["rows"] for e in copy_events} == {1000}
 
@@ -113,9 +137,14 @@ def test_notices_reach_the_client(gateway):
 
 def test_asyncpg_extended_protocol_with_its_statement_cache(gateway):
     async def scenario() -> list[int]:
-        conn = await asyncpg.connect(host="127.0.0.1", port=gateway.agent.postgres_port,
-                                     user="ai", password=gateway.token(), database="legacydb",
-                                     ssl="require")
+        conn = await asyncpg.connect(
+            host="127.0.0.1",
+            port=gateway.agent.postgres_port,
+            user="ai",
+            password=gateway.token(),
+            database="legacydb",
+            ssl="require",
+        )
         try:
             got = [await conn.fetchval("select $1::int + 1", i) for i in range(3)]
             statement = await conn.prepare("select $1::text || '!'")
@@ -132,20 +161,40 @@ def test_asyncpg_extended_protocol_with_its_statement_cache(gateway):
     assert asyncio.run(scenario()) == [1, 2, 3]
     events = gateway.wait_for_events(
         lambda evs: sum("$1::int + 1" in e["payload"]["statement"] for e in evs) >= 3,
-        action="statement", resource="legacydb")
+        action="statement",
+        resource="legacydb",
+    )
     assert all(e["resource"] == "legacydb" for e in events)
 
 
 def test_pgbench_initialises_and_runs_through_the_agent(gateway):
-    env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(gateway.agent.postgres_port),
-           "PGUSER": "bench", "PGDATABASE": "appdb", "PGSSLMODE": "require",
-           "PGPASSWORD": gateway.token()}
-    init = subprocess.run(["pgbench", "-i", "-s", "1", "-q"], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(gateway.agent.postgres_port),
+        "PGUSER": "bench",
+        "PGDATABASE": "appdb",
+        "PGSSLMODE": "require",
+        "PGPASSWORD": gateway.token(),
+    }
+    init = subprocess.run(
+        ["pgbench", "-i", "-s", "1", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert init.returncode == 0, init.stderr
     for mode in ("simple", "extended", "prepared"):
-        run = subprocess.run(["pgbench", "-n", "-c", "4", "-j", "2", "-t", "50", "-M", mode],
-                             env=env, capture_output=True, text=True, timeout=120, check=False)
+        run = subprocess.run(
+            ["pgbench", "-n", "-c", "4", "-j", "2", "-t", "50", "-M", mode],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr
         assert "number of transactions actually processed: 200/200" in run.stdout
 

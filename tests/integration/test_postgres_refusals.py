@@ -16,12 +16,19 @@ from tests.integration.pgraw import RawClient
 pytestmark = pytest.mark.integration
 
 
-def _connect(gateway: Gateway, *, password: str, database: str = "appdb",
-             ssl: str | bool = "require") -> None:
+def _connect(
+    gateway: Gateway, *, password: str, database: str = "appdb", ssl: str | bool = "require"
+) -> None:
     async def attempt() -> None:
-        conn = await asyncpg.connect(host="127.0.0.1", port=gateway.agent.postgres_port,
-                                     user="someone", password=password, database=database,
-                                     ssl=ssl, timeout=10)
+        conn = await asyncpg.connect(
+            host="127.0.0.1",
+            port=gateway.agent.postgres_port,
+            user="someone",
+            password=password,
+            database=database,
+            ssl=ssl,
+            timeout=10,
+        )
         await conn.close()
 
     asyncio.run(attempt())
@@ -30,7 +37,8 @@ def _connect(gateway: Gateway, *, password: str, database: str = "appdb",
 def _refusals(gateway: Gateway, reason: str, since: int) -> list[dict]:
     return gateway.wait_for_events(
         lambda evs: any(e["payload"]["reason"] == reason and e["id"] > since for e in evs),
-        action="connection.refused")
+        action="connection.refused",
+    )
 
 
 def _last_event_id(gateway: Gateway) -> int:
@@ -57,8 +65,10 @@ def test_an_expired_token_gets_28P01(gateway):
 
 def test_an_identity_without_a_grant_gets_28000_saying_so(gateway):
     before, mark = gateway.pg.connections_received(), _last_event_id(gateway)
-    with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError,
-                       match=f'no active access grant for "{NO_GRANT_ACCOUNT}"'):
+    with pytest.raises(
+        asyncpg.InvalidAuthorizationSpecificationError,
+        match=f'no active access grant for "{NO_GRANT_ACCOUNT}"',
+    ):
         _connect(gateway, password=gateway.token(NO_GRANT_ACCOUNT))
     assert gateway.pg.connections_received() == before
     events = _refusals(gateway, "no_grant", mark)
@@ -80,7 +90,7 @@ def test_plaintext_is_refused_unless_explicitly_allowed(gateway):
 def test_a_garbage_startup_packet_gets_08P01_and_the_agent_carries_on(gateway):
     mark = _last_event_id(gateway)
     raw = RawClient(gateway.agent.postgres_port, tls=False)
-    raw.send(struct.pack("!II", 8, 1234) )  # protocol version 0.1234
+    raw.send(struct.pack("!II", 8, 1234))  # protocol version 0.1234
     error = raw.read_error()
     assert error["S"] == "FATAL" and error["C"] in {"08P01", "0A000"}
     assert raw.closed_by_peer()
@@ -102,11 +112,14 @@ def test_a_truncated_startup_packet_then_hang_up_does_not_hurt_the_agent(gateway
     _connect(gateway, password=gateway.token())
 
 
-@pytest.mark.parametrize("frame", [
-    pytest.param(b"Q" + struct.pack("!I", 2), id="length-below-four"),
-    pytest.param(b"Q" + struct.pack("!I", 0x7FFFFFF0), id="oversized"),
-    pytest.param(b"B" + struct.pack("!I", 9) + b"\0\0\0\0\0", id="truncated-bind"),
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(b"Q" + struct.pack("!I", 2), id="length-below-four"),
+        pytest.param(b"Q" + struct.pack("!I", 0x7FFFFFF0), id="oversized"),
+        pytest.param(b"B" + struct.pack("!I", 9) + b"\0\0\0\0\0", id="truncated-bind"),
+    ],
+)
 def test_a_malformed_message_in_session_gets_a_fatal_08P01(gateway, frame):
     raw = RawClient(gateway.agent.postgres_port)
     raw.login(resource="appdb", token=gateway.token())

@@ -15,6 +15,7 @@ the addon chain at the right moments.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
@@ -52,10 +53,18 @@ SERVER_MAX_MESSAGE = 1024 * 1024 * 1024  # PostgreSQL's own limit for a field is
 PASSWORD_MAX_MESSAGE = 16 * 1024
 # Client startup parameters passed on upstream; anything else (replication, options that could
 # change the session's identity) stays at the gateway.
-FORWARDED_PARAMETERS = frozenset({
-    "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits",
-    "IntervalStyle", "search_path", "standard_conforming_strings",
-})
+FORWARDED_PARAMETERS = frozenset(
+    {
+        "application_name",
+        "client_encoding",
+        "DateStyle",
+        "TimeZone",
+        "extra_float_digits",
+        "IntervalStyle",
+        "search_path",
+        "standard_conforming_strings",
+    }
+)
 
 REFUSAL_SQLSTATE = {
     RefusalKind.PROTOCOL_VIOLATION: errors.PROTOCOL_VIOLATION,
@@ -127,8 +136,9 @@ class PostgresProxy:
 class PostgresConnection:
     """One client connection, from the first byte to the last."""
 
-    def __init__(self, proxy: PostgresProxy, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, proxy: PostgresProxy, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.proxy = proxy
         self.services = proxy.services
         self.reader = reader
@@ -168,8 +178,9 @@ class PostgresConnection:
         except errors.ProtocolViolation as exc:
             raise Refused(Refusal(RefusalKind.PROTOCOL_VIOLATION, exc.message)) from exc
         except TimeoutError as exc:
-            raise Refused(Refusal(RefusalKind.PROTOCOL_VIOLATION,
-                                  "startup did not complete in time")) from exc
+            raise Refused(
+                Refusal(RefusalKind.PROTOCOL_VIOLATION, "startup did not complete in time")
+            ) from exc
         request = ConnectRequest(resource=startup.parameters.get("database", ""), token=token)
         refusal = await self.services.chain.authorize(self.session, request)
         if refusal is not None:
@@ -190,6 +201,8 @@ class PostgresConnection:
                 self.proxy.cancel_targets.pop(self.cancel_pid, None)
             await self._close_upstream()
             self._close_client()
+            for unfinished in self.tracker.connection_closed():
+                self.services.chain.statement_finished(self.session, _statement(unfinished))
             self.services.chain.session_ended(self.session, reason)
 
     # -- startup -----------------------------------------------------------------------------
@@ -237,12 +250,25 @@ class PostgresConnection:
     def _accept_startup(self, message: StartupMessage) -> StartupMessage:
         self.session.client_parameters = dict(message.parameters)
         self.session.requested_resource = message.parameters.get("database", "")
-        if message.parameters.get("replication", "false").lower() not in ("false", "0", "off", "no"):
-            raise Refused(Refusal(RefusalKind.PROTOCOL_VIOLATION,
-                                  "replication connections are not supported by the gateway"))
+        if message.parameters.get("replication", "false").lower() not in (
+            "false",
+            "0",
+            "off",
+            "no",
+        ):
+            raise Refused(
+                Refusal(
+                    RefusalKind.PROTOCOL_VIOLATION,
+                    "replication connections are not supported by the gateway",
+                )
+            )
         if not self.session.tls and not self.services.allow_plaintext:
-            raise Refused(Refusal(RefusalKind.TLS_REQUIRED,
-                                  "this gateway requires TLS: connect with sslmode=require"))
+            raise Refused(
+                Refusal(
+                    RefusalKind.TLS_REQUIRED,
+                    "this gateway requires TLS: connect with sslmode=require",
+                )
+            )
         return message
 
     async def _read_password(self) -> str:
@@ -270,16 +296,21 @@ class PostgresConnection:
                 login = await self._run_upstream_login()
         except (OSError, TimeoutError, UpstreamLoginFailed, errors.ProtocolViolation) as exc:
             log.warning("upstream login to %s failed: %s", resource.name, exc)
-            raise Refused(Refusal(RefusalKind.UPSTREAM_FAILED,
-                                  f'the gateway could not log in to resource "{resource.name}"',
-                                  str(exc))) from exc
+            raise Refused(
+                Refusal(
+                    RefusalKind.UPSTREAM_FAILED,
+                    f'the gateway could not log in to resource "{resource.name}"',
+                    str(exc),
+                )
+            ) from exc
         await self._greet_client(login)
 
     async def _connect_upstream(self) -> None:
         resource = self.session.resource
         assert resource is not None
-        self.upstream_reader, self.upstream_writer = await open_upstream(resource.host,
-                                                                         resource.port)
+        self.upstream_reader, self.upstream_writer = await open_upstream(
+            resource.host, resource.port
+        )
         context = tls_contexts.client_context(resource.upstream_tls, None)
         if context is None:
             return
@@ -294,10 +325,15 @@ class PostgresConnection:
     async def _run_upstream_login(self) -> UpstreamLogin:
         resource = self.session.resource
         assert resource is not None and self.upstream_reader and self.upstream_writer
-        forwarded = {k: v for k, v in self.session.client_parameters.items()
-                     if k in FORWARDED_PARAMETERS}
-        login = UpstreamLogin(user=resource.upstream_user, database=resource.database,
-                              password=resource.upstream_password, parameters=forwarded)
+        forwarded = {
+            k: v for k, v in self.session.client_parameters.items() if k in FORWARDED_PARAMETERS
+        }
+        login = UpstreamLogin(
+            user=resource.upstream_user,
+            database=resource.database,
+            password=resource.upstream_password,
+            parameters=forwarded,
+        )
         self.upstream_writer.write(login.start())
         framer = MessageFramer(PASSWORD_MAX_MESSAGE * 4)
         while not login.done:
@@ -314,9 +350,14 @@ class PostgresConnection:
     async def _greet_client(self, login: UpstreamLogin) -> None:
         resource = self.session.resource
         assert resource is not None
-        target = CancelTarget(secret=secrets.randbits(32), session=self.session,
-                              host=resource.host, port=resource.port,
-                              upstream_pid=login.backend_pid, upstream_secret=login.backend_secret)
+        target = CancelTarget(
+            secret=secrets.randbits(32),
+            session=self.session,
+            host=resource.host,
+            port=resource.port,
+            upstream_pid=login.backend_pid,
+            upstream_secret=login.backend_secret,
+        )
         self.cancel_pid, secret = self.proxy.issue_cancel_key(target)
         greeting = [messages.authentication_ok()]
         greeting += [messages.parameter_status(n, v) for n, v in login.parameter_statuses]
@@ -328,8 +369,10 @@ class PostgresConnection:
     async def _relay(self) -> str:
         """Relay until either side closes or the session is terminated; returns why it ended."""
         sid = self.session.id
-        pumps = [spawn(self._pump_client_to_server(), name=f"pg-c2s-{sid}"),
-                 spawn(self._pump_server_to_client(), name=f"pg-s2c-{sid}")]
+        pumps = [
+            spawn(self._pump_client_to_server(), name=f"pg-c2s-{sid}"),
+            spawn(self._pump_server_to_client(), name=f"pg-s2c-{sid}"),
+        ]
         for pump in pumps:
             pump.add_done_callback(self._pump_done)
         try:
@@ -404,16 +447,20 @@ class PostgresConnection:
 
     # -- endings ---------------------------------------------------------------------------------
     async def _refuse(self, refusal: Refusal) -> None:
-        log.info("refused %s connection from %s: %s (%s)", PROTOCOL, self.session.client_address,
-                 refusal.kind.value, refusal.detail or refusal.message)
+        log.info(
+            "refused %s connection from %s: %s (%s)",
+            PROTOCOL,
+            self.session.client_address,
+            refusal.kind.value,
+            refusal.detail or refusal.message,
+        )
         self.services.chain.connection_refused(self.session, refusal)
         if not self.writer.is_closing():
-            self.writer.write(messages.error_response(
-                "FATAL", REFUSAL_SQLSTATE[refusal.kind], refusal.message))
-            try:
+            self.writer.write(
+                messages.error_response("FATAL", REFUSAL_SQLSTATE[refusal.kind], refusal.message)
+            )
+            with contextlib.suppress(ConnectionError, TimeoutError):
                 await asyncio.wait_for(self.writer.drain(), timeout=5)
-            except (ConnectionError, TimeoutError):
-                pass
         self._close_client()
 
     async def _close_upstream(self) -> None:

@@ -75,7 +75,7 @@ class _Run:
     text: str = ""
     statement_name: str = ""
     parameter_count: int = 0
-    portal: str = ""  # Execute: resolved to its statement when reported
+    portal: str | None = None  # Execute: resolved to its statement when reported
     tags: list[str] = field(default_factory=list)
     rows: int | None = None
     rows_since_tag: int = 0  # DataRows of the command still running
@@ -382,11 +382,9 @@ class StatementTracker:
             del self._portals[name]
 
     def _report(self, run: _Run) -> StatementFinished:
-        if run.protocol == EXTENDED and not run.text:
-            portal = self._portals.get(run.portal)
-            if portal is not None:
-                run.text, run.statement_name = portal.text, portal.statement_name
-                run.parameter_count = portal.parameter_count
+        if run.portal is not None and (portal := self._portals.get(run.portal)) is not None:
+            run.text, run.statement_name = portal.text, portal.statement_name
+            run.parameter_count = portal.parameter_count
         error = run.error
         return StatementFinished(
             text=run.text,

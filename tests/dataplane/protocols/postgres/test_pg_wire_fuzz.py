@@ -33,7 +33,9 @@ from dataplane.protocols.postgres.wire.statements import (
 )
 from tests.dataplane.protocols.postgres import pgbytes as pg
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 message_types = st.integers(min_value=0, max_value=255)
 bodies = st.binary(max_size=300)
