@@ -9,7 +9,7 @@ from controlplane.access.selectors import grants_active_on
 from controlplane.agents.models import Agent
 from controlplane.agents.revision import config_revision_current
 from controlplane.identities.models import SigningKey
-from controlplane.identities.tokens import signing_keys_verifying
+from controlplane.identities.tokens import signing_key_current, signing_keys_verifying
 from controlplane.resources.models import Resource
 from controlplane.resources.selectors import resource_upstream_password, resources_served_by
 from dataplane.contract import GrantSpec, ResourceSpec, Snapshot, TokenKey
@@ -18,6 +18,9 @@ from dataplane.contract import GrantSpec, ResourceSpec, Snapshot, TokenKey
 def agent_snapshot_build(*, agent: Agent) -> Snapshot:
     """Everything ``agent`` needs and nothing more: its own resources with their upstream
     credentials, the active grants on them, and every key that verifies a live token."""
+    # An agent must never hold a snapshot without a verification key: a token minted right
+    # after would be refused until the next push. The first build creates the first key.
+    signing_key_current()
     # Read the revision before the data: a change racing with this build then yields a
     # snapshot labelled older than its content, and the next push delivers it again.
     # (The other order could label stale content with a revision the agent already has.)

@@ -200,7 +200,7 @@ def test_pgbench_initialises_and_runs_through_the_agent(gateway):
 
 
 def test_cancel_request_reaches_the_upstream_backend(gateway):
-    with psycopg.connect(gateway.dsn()) as conn:
+    with psycopg.connect(gateway.dsn(), autocommit=True) as conn:
         threading.Timer(0.5, conn.cancel).start()
         started = time.monotonic()
         with pytest.raises(psycopg.errors.QueryCanceled):
