@@ -96,9 +96,9 @@ class AccessAddon(Addon):
             )
             session.terminate("access grant ended (revoked or expired)")
             return
-        if grant != session.grant:
-            session.grant = grant
-            self._arm_expiry(session)
+        # Re-arm even for the same grant: a timer may fire a moment before the expiry instant.
+        session.grant = grant
+        self._arm_expiry(session)
 
 
 def _now() -> datetime:
