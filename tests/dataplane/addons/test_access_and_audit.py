@@ -84,6 +84,7 @@ class Stack:
         self.config = ConfigStore()
         self.sessions = SessionRegistry()
         self.spool = spool
+        self.terminated = asyncio.Event()
         self.chain = AddonChain(
             default_addons(config=self.config, sessions=self.sessions, spool=spool)
         )
@@ -96,7 +97,12 @@ class Stack:
             protocol="postgres", client_address="127.0.0.1:5555", requested_resource=resource
         )
         ended: list[str] = []
-        session.on_terminate(ended.append)
+
+        def terminate(reason: str) -> None:
+            ended.append(reason)
+            self.terminated.set()
+
+        session.on_terminate(terminate)
         refusal = await self.chain.authorize(session, ConnectRequest(resource, tok or token()))
         if refusal is None:
             self.sessions.add(session)
@@ -167,8 +173,8 @@ def test_an_expiring_grant_ends_the_session_without_the_control_plane(tmp_path: 
         stack.config.update(snapshot(1, grant(0.3)))
         started = time.monotonic()
         _, _, ended = await stack.connect()
-        while not ended and time.monotonic() - started < 3:
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(3):
+            await stack.terminated.wait()
         return ended, time.monotonic() - started
 
     ended, elapsed = run(tmp_path, scenario)
