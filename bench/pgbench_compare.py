@@ -278,7 +278,7 @@ def main() -> None:
                 ),
             },
         )
-        with PgBouncer(pg, root / "pgbouncer") as bouncer:
+        with PgBouncer(pg) as bouncer:
             cp, agent, token = stack(pg, root, profile=profile)
             try:
                 print(f"pgbench -S, {DURATION_S} s per run, scale {SCALE}:", flush=True)

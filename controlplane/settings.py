@@ -92,6 +92,10 @@ DATABASES = {
         env_str("DATABASE_URL"), default_sqlite_path=BASE_DIR / "var" / "controlplane.sqlite3"
     )
 }
+# Keep connections between requests and websocket messages: Channels closes "old"
+# connections around every database call, and reconnecting per agent batch is costly.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("GATEHOUSE_DB_CONN_MAX_AGE", 300, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = channel_layers_from_url(env_str("GATEHOUSE_REDIS_URL"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 from devstack.ports import free_port, wait_for_port
@@ -12,15 +14,15 @@ from devstack.processes import ChildProcess
 
 
 class PgBouncer:
-    def __init__(self, pg: PostgresCluster, base_dir: Path) -> None:
+    def __init__(self, pg: PostgresCluster) -> None:
         self.pg = pg
-        self.dir = base_dir
+        # A directory of its own: as root, pgbouncer runs as `postgres` and must read it.
+        self.dir = Path(tempfile.mkdtemp(prefix="gatehouse-pgbouncer-"))
         self.port = free_port()
         self.process: ChildProcess | None = None
 
     def start(self) -> PgBouncer:
         binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-        self.dir.mkdir(parents=True, exist_ok=True)
         role = self.pg.scram
         (self.dir / "userlist.txt").write_text(f'"{role.user}" "{role.password}"\n')
         (self.dir / "pgbouncer.ini").write_text(
@@ -34,7 +36,7 @@ class PgBouncer:
             f"logfile = {self.dir / 'pgbouncer.log'}\n"
         )
         argv = [binary, str(self.dir / "pgbouncer.ini")]
-        if __import__("os").geteuid() == 0:
+        if os.geteuid() == 0:
             argv = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *argv]
             shutil.chown(self.dir, "postgres")
             for child in self.dir.iterdir():
@@ -47,6 +49,7 @@ class PgBouncer:
         if self.process is not None:
             self.process.stop(sig=signal.SIGINT)
             self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> PgBouncer:
         return self.start()

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from controlplane.audit.models import AuditEvent
@@ -51,32 +51,59 @@ def audit_event_record(
 
 def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> int:
     """Store a batch an agent sent; events already stored (same agent and seq) are left
-    as they are, so a re-sent batch is harmless. Returns the highest seq in the batch."""
+    as they are, so a re-sent batch is harmless. Returns the highest seq in the batch.
+
+    This is the control plane's busiest write (one row per statement on every agent), so it
+    is one prepared INSERT run for the whole batch rather than ORM objects compiled per row.
+    """
     if not events:
         raise ContractError("an events batch must hold at least one event")
-    received_at = timezone.now()
-    rows = [_row_from_wire(agent, event, received_at) for event in events]
-    with transaction.atomic():
-        AuditEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    received_at = _prepared_datetime(timezone.now())
+    agent_id = AuditEvent._meta.get_field("agent").get_db_prep_save(agent.pk, connection)
+    rows = [_row_from_wire(agent_id, event, received_at) for event in events]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_ingest_sql(), rows)
     return max(event.seq for event in events)
 
 
-def _row_from_wire(agent: Agent, event: WireAuditEvent, received_at: datetime) -> AuditEvent:
-    return AuditEvent(
-        source=AuditEvent.Source.AGENT,
-        agent=agent,
-        agent_seq=event.seq,
-        occurred_at=_occurred_at(event),
-        received_at=received_at,
-        action=event.action,
-        actor_sub=event.actor.sub,
-        actor_kind=event.actor.kind,
-        actor_name=event.actor.name,
-        resource=event.resource,
-        protocol=event.protocol,
-        session=event.session,
-        payload=event.payload,
+_INGEST_COLUMNS = (
+    "source", "agent_id", "agent_seq", "occurred_at", "received_at", "action", "actor_sub",
+    "actor_kind", "actor_name", "resource", "protocol", "session", "payload",
+)  # fmt: skip
+
+
+def _ingest_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in _INGEST_COLUMNS)
+    values = ", ".join(["%s"] * len(_INGEST_COLUMNS))
+    # Both SQLite (3.24+) and PostgreSQL skip a row that hits the (agent, agent_seq) key.
+    return (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) VALUES ({values}) "
+        "ON CONFLICT DO NOTHING"
     )
+
+
+def _row_from_wire(agent_id: Any, event: WireAuditEvent, received_at: Any) -> tuple[Any, ...]:
+    payload_field = AuditEvent._meta.get_field("payload")
+    return (
+        AuditEvent.Source.AGENT.value,
+        agent_id,
+        event.seq,
+        _prepared_datetime(_occurred_at(event)),
+        received_at,
+        event.action,
+        event.actor.sub,
+        event.actor.kind,
+        event.actor.name,
+        event.resource,
+        event.protocol,
+        event.session,
+        payload_field.get_db_prep_save(event.payload, connection),
+    )
+
+
+def _prepared_datetime(moment: datetime) -> Any:
+    return AuditEvent._meta.get_field("occurred_at").get_db_prep_save(moment, connection)
 
 
 def _occurred_at(event: WireAuditEvent) -> datetime:

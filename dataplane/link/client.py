@@ -128,6 +128,7 @@ class ControlPlaneLink:
         sessions: Callable[[], int],
         ssl_context: ssl.SSLContext | None = None,
         batch_max: int = 500,
+        batch_linger_s: float = 0.1,
         heartbeat_interval_s: float = 5.0,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
@@ -143,6 +144,7 @@ class ControlPlaneLink:
         self._sessions = sessions
         self._ssl_context = ssl_context
         self._batch_max = batch_max
+        self._batch_linger_s = batch_linger_s
         self._heartbeat_interval_s = heartbeat_interval_s
         self._backoff = Backoff(backoff_initial_s, backoff_max_s)
         self._backoff_max_s = backoff_max_s
@@ -297,6 +299,10 @@ class ControlPlaneLink:
                     continue
                 sent = await self._send_batch(websocket, batch)
                 self._cursor = batch[sent - 1].seq
+                if sent < self._batch_max:
+                    # Under load, let the next batch fill up: one control-plane commit per
+                    # batch is the cost that counts, and the events are durable here meanwhile.
+                    await asyncio.sleep(self._batch_linger_s)
         except ConnectionClosed as exc:
             return _describe(exc)
 

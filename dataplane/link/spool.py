@@ -56,6 +56,7 @@ STATE_FILENAME = "acked.json"
 LOCK_FILENAME = "lock"
 SEGMENT_PATTERN = re.compile(r"^(\d{20})\.jsonl$")
 _WRITE_RETRY_S = 1.0
+WATERMARK_INTERVAL_S = 1.0
 _COMPACT_AFTER = 4096
 
 Line = tuple[int, bytes]  # (seq, the JSON line including its "\n")
@@ -106,6 +107,9 @@ class Spool:
         self._memory: list[AuditEvent] = []
         self._memory_head = 0
         self._memory_through = recovered.acked
+        self._watermark_saved_at = 0.0  # loop time of the last watermark write
+        self._watermark_wanted = False  # flush() or close() wants it written now
+        self._watermark_timer: asyncio.TimerHandle | None = None
         self._wake = asyncio.Event()  # the writer has work
         self._hurry = asyncio.Event()  # ... and should not wait for the flush interval
         self._durable_advanced = asyncio.Event()
@@ -264,6 +268,7 @@ class Spool:
     async def flush(self) -> None:
         """Wait until every appended event is durable and the ack watermark is persisted."""
         while self._durable_seq < self._last_appended or self._persisted_ack < self._acked:
+            self._watermark_wanted = True
             if self._state is not SpoolState.OPEN or self._writer is None or self._writer.done():
                 raise SpoolError("the audit spool writer is not running")
             finished = self._round_finished
@@ -276,6 +281,8 @@ class Spool:
         if self._state is not SpoolState.OPEN:
             return
         self._state = SpoolState.CLOSING
+        if self._watermark_timer is not None:
+            self._watermark_timer.cancel()
         self._hurry.set()
         self._wake.set()
         if self._writer is not None and not self._writer.done():
@@ -316,7 +323,7 @@ class Spool:
         """Write and fsync the buffer, then persist the watermark and retire segments."""
         try:
             await self._write_buffer()
-            await self._retire_acknowledged()
+            await self._retire_acknowledged(final=final)
         except OSError as exc:
             if final:
                 raise
@@ -339,11 +346,33 @@ class Spool:
             raise
         self._mark_durable(events)
 
-    async def _retire_acknowledged(self) -> None:
+    async def _retire_acknowledged(self, *, final: bool) -> None:
+        """Persist the ack watermark and delete acknowledged segments, at most once a
+        WATERMARK_INTERVAL_S (each write is a temp file, two fsyncs and a rename). A watermark
+        lost in a crash only means re-sending events the control plane then ignores."""
         acked = self._acked
-        if acked > self._persisted_ack:
-            await asyncio.to_thread(self._log.retire, acked)
-            self._persisted_ack = acked
+        if acked <= self._persisted_ack:
+            return
+        now = asyncio.get_running_loop().time()
+        due = now - self._watermark_saved_at >= WATERMARK_INTERVAL_S
+        if not (due or final or self._watermark_wanted):
+            self._schedule_watermark(self._watermark_saved_at + WATERMARK_INTERVAL_S)
+            return
+        await asyncio.to_thread(self._log.retire, acked)
+        self._persisted_ack = acked
+        self._watermark_saved_at = now
+        self._watermark_wanted = False
+
+    def _schedule_watermark(self, when: float) -> None:
+        """Wake the writer once at `when` to persist a watermark that was not yet due."""
+        if self._watermark_timer is None or self._watermark_timer.when() > when:
+            if self._watermark_timer is not None:
+                self._watermark_timer.cancel()
+            self._watermark_timer = asyncio.get_running_loop().call_at(when, self._watermark_due)
+
+    def _watermark_due(self) -> None:
+        self._watermark_timer = None
+        self._wake.set()
 
     def _mark_durable(self, events: Sequence[AuditEvent]) -> None:
         last = events[-1].seq
