@@ -4,11 +4,13 @@ Migrates SQLite, creates an admin and a demo AI service account, registers a Pos
 resource (the local server if one answers on 127.0.0.1:5432 without a password, else a
 throwaway cluster started here), grants the demo account access, starts the control plane
 and an agent, and prints a psql line that works through the gateway. Ctrl-C stops all of it.
-State lives in var/embedded/ so a second run reuses the same identities and keys.
+State lives in var/embedded/ (or $GATEHOUSE_EMBEDDED_DIR) so a second run reuses the same
+identities and keys.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -21,18 +23,20 @@ from devstack.gatehouse import REPO, Agent, ApiError, ControlPlane
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
 
-STATE = REPO / "var" / "embedded"
+STATE = Path(os.environ.get("GATEHOUSE_EMBEDDED_DIR") or REPO / "var" / "embedded")
 DEMO_ACCOUNT = "demo-agent"
 DEMO_RESOURCE = "demo"
 AGENT_NAME = "embedded-agent"
 GRANT_SECONDS = 8 * 3600
-TOKEN_SECONDS = 3600
+TOKEN_SECONDS = 3600  # capped by the control plane's GATEHOUSE_TOKEN_TTL_SECONDS
 
 
 def _port(preferred: int) -> int:
     import socket
 
     with socket.socket() as probe:
+        # As the servers will: a port held only by old TIME_WAIT connections is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", preferred))
             return preferred
@@ -124,7 +128,7 @@ def _set_up(cp: ControlPlane, upstream: dict[str, Any]) -> tuple[str, str]:
     return agent_token, demo_key
 
 
-def _banner(cp: ControlPlane, agent: Agent, token: str, upstream: dict[str, Any]) -> str:
+def _banner(cp: ControlPlane, agent: Agent, token: dict[str, str], upstream: dict[str, Any]) -> str:
     key_file = STATE / "demo.api-key"
     # Lines the user copies and pastes stay whole, however long.
     return f"""
@@ -134,9 +138,9 @@ Gatehouse is running.
   resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}
   admin API key   {cp.admin_key_file}
 
-Connect through the gateway as the demo AI service account "{DEMO_ACCOUNT}" (token valid 1 h):
+Connect through the gateway as the demo AI service account "{DEMO_ACCOUNT}" (token valid until {token["expires_at"]}):
 
-  psql "host=127.0.0.1 port={agent.postgres_port} dbname={DEMO_RESOURCE} user={DEMO_ACCOUNT} sslmode=require password={token}"
+  psql "host=127.0.0.1 port={agent.postgres_port} dbname={DEMO_RESOURCE} user={DEMO_ACCOUNT} sslmode=require password={token["token"]}"
 
 See every statement in the audit log:
 
@@ -172,9 +176,7 @@ def main() -> None:
         agent = Agent(
             STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=_port(6432)
         ).start()
-        token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS}, api_key=demo_key)[
-            "token"
-        ]
+        token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS}, api_key=demo_key)
         print(_banner(cp, agent, token, upstream), flush=True)
         while (
             not stopping

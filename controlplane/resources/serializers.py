@@ -15,8 +15,9 @@ class ResourceSerializer(serializers.Serializer):
     port = serializers.IntegerField(min_value=1, max_value=65535)
     database = serializers.CharField(max_length=63)
     upstream_user = serializers.CharField(max_length=63)
+    # Blank is allowed: an upstream that trusts the gateway's address needs no password.
     upstream_password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True, trim_whitespace=False, allow_blank=True, style={"input_type": "password"}
     )
     upstream_tls = serializers.ChoiceField(
         choices=Resource.Tls.choices, default=Resource.Tls.PREFER

@@ -35,7 +35,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.frames import CloseCode
 
 from dataplane.contract import (
-    AuditEvent,
+    WIRE_VERSION,
     ContractError,
     Envelope,
     Snapshot,
@@ -44,16 +44,16 @@ from dataplane.contract import (
 )
 from dataplane.contract.envelopes import AGENT_TOKEN_HEADER, AGENT_WEBSOCKET_PATH
 from dataplane.core.tasks import cancel_and_wait, spawn
-from dataplane.link.spool import Spool
+from dataplane.link.spool import Line, Spool
 
 log = logging.getLogger("gatehouse.link")
 
 REJECTED_CLOSE_CODE = 4401  # the control plane refused the agent token
 REJECTED_HTTP_STATUSES = frozenset({401, 403})  # ... before accepting the websocket
 MAX_FRAME_BYTES = 16 * 1024 * 1024  # incoming: a snapshot with many grants
-# Outgoing: an events batch is split to stay below this many characters (about as many bytes
-# for mostly-ASCII SQL, and far below servers' usual 16 MiB message limit in any case).
-EVENTS_FRAME_CHARS = 1024 * 1024
+# Outgoing: an events batch is split to stay below this many bytes (far below servers' usual
+# 16 MiB message limit), unless a single event is larger.
+EVENTS_FRAME_BYTES = 1024 * 1024
 WELCOME_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 2.0  # bounds how long stopping the agent waits for the closing handshake
 
@@ -293,12 +293,12 @@ class ControlPlaneLink:
     async def _send_events(self, websocket: ClientConnection) -> Disconnect:
         try:
             while True:
-                batch = self._spool.durable_pending(self._batch_max, after=self._cursor)
+                batch = self._spool.durable_pending_lines(self._batch_max, after=self._cursor)
                 if not batch:
                     await self._spool.wait_pending(after=self._cursor)
                     continue
                 sent = await self._send_batch(websocket, batch)
-                self._cursor = batch[sent - 1].seq
+                self._cursor = batch[sent - 1][0]
                 if sent < self._batch_max:
                     # Under load, let the next batch fill up: one control-plane commit per
                     # batch is the cost that counts, and the events are durable here meanwhile.
@@ -306,14 +306,16 @@ class ControlPlaneLink:
         except ConnectionClosed as exc:
             return _describe(exc)
 
-    async def _send_batch(self, websocket: ClientConnection, batch: list[AuditEvent]) -> int:
+    async def _send_batch(self, websocket: ClientConnection, batch: list[Line]) -> int:
         """Send a prefix of ``batch`` that fits in one frame; return how many were sent."""
-        count = len(batch)
-        frame = _events_frame(batch)
-        while len(frame) > EVENTS_FRAME_CHARS and count > 1:
-            count //= 2
-            frame = _events_frame(batch[:count])
-        await websocket.send(frame)
+        lines = [line for _, line in batch]
+        frame = _events_frame(lines)
+        count = len(lines)
+        if len(frame) > EVENTS_FRAME_BYTES and count > 1:
+            count = _lines_fitting(lines, EVENTS_FRAME_BYTES)
+            frame = _events_frame(lines[:count])
+        # The spool's lines are UTF-8 already: send the bytes as a text frame, as they are.
+        await websocket.send(frame, text=True)
         return count
 
     async def _heartbeat(self, websocket: ClientConnection) -> Disconnect:
@@ -364,8 +366,25 @@ def _control_plane_error(envelope: Envelope) -> NoReturn:
     raise _ProtocolViolation(f"control plane error: {message}")
 
 
-def _events_frame(events: list[AuditEvent]) -> str:
-    return encode_envelope(Envelope("events", {"events": [event.to_dict() for event in events]}))
+# An events envelope, spliced together from the spool's lines (each the compact JSON of an
+# AuditEvent.to_dict()) instead of decoding and re-encoding every event: what
+# encode_envelope(Envelope("events", {"events": [...]})) gives, byte for byte.
+_EVENTS_FRAME_HEAD = b'{"v":%d,"type":"events","events":[' % WIRE_VERSION
+_EVENTS_FRAME_TAIL = b"]}"
+
+
+def _events_frame(lines: list[bytes]) -> bytes:
+    return _EVENTS_FRAME_HEAD + b",".join(lines) + _EVENTS_FRAME_TAIL
+
+
+def _lines_fitting(lines: list[bytes], max_bytes: int) -> int:
+    """How many of ``lines`` (at least one) fit in an events frame of at most max_bytes."""
+    size = len(_EVENTS_FRAME_HEAD) + len(_EVENTS_FRAME_TAIL) - 1  # n lines, n - 1 commas
+    for count, line in enumerate(lines):
+        size += len(line) + 1
+        if size > max_bytes:
+            return max(count, 1)
+    return len(lines)
 
 
 def _seq(body: dict[str, Any], key: str) -> int:
