@@ -2,7 +2,7 @@
 
 Prints a table and writes JSON under bench/results/. Also measures the agent's resident
 memory with 1,000 idle authenticated sessions and with 100 sessions streaming large results,
-and writes a cProfile of the agent's hot path. Figures are ratios against the direct
+and samples the agent with py-spy to show where its time goes. Figures are ratios against the direct
 connection measured in the same run, since absolute numbers depend on the machine.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import pstats
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +25,9 @@ import asyncpg
 
 from devstack.gatehouse import REPO, Agent, ControlPlane
 from devstack.pgbouncer import PgBouncer
+from devstack.ports import free_port, wait_for_port
 from devstack.postgres import PostgresCluster
+from devstack.processes import ChildProcess
 
 DURATION_S = int(os.environ.get("BENCH_SECONDS", "10"))
 SCALE = 10
@@ -41,7 +43,9 @@ class Run:
     latency_ms: float
 
 
-def pgbench(env: dict[str, str], clients: int, *, protocol: str = "simple") -> tuple[float, float]:
+def pgbench(
+    env: dict[str, str], clients: int, *, protocol: str = "simple", seconds: int | None = None
+) -> tuple[float, float]:
     threads = min(clients, 2)
     done = subprocess.run(
         [
@@ -165,7 +169,7 @@ def memory_figures(agent: Agent, token: str) -> dict[str, float]:
     return figures
 
 
-def stack(pg: PostgresCluster, root: Path, *, profile: Path | None = None) -> tuple:
+def stack(pg: PostgresCluster, root: Path) -> tuple:
     cp = ControlPlane(root / "cp")
     cp.bootstrap()
     cp.start()
@@ -191,19 +195,16 @@ def stack(pg: PostgresCluster, root: Path, *, profile: Path | None = None) -> tu
         "/api/v1/grants",
         {"identity": "bench", "resource": "bench", "duration_seconds": 7200, "reason": "benchmark"},
     )
-    extra = {"GATEHOUSE_PROFILE": str(profile)} if profile else {}
     agent = Agent(
-        root / "agent",
-        control_plane_url=cp.url,
-        token=agent_token,
-        allow_plaintext=True,
-        extra_env=extra,
+        root / "agent", control_plane_url=cp.url, token=agent_token, allow_plaintext=True
     ).start()
     token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": 7200}, api_key=key)["token"]
     return cp, agent, token
 
 
-def throughput(pg: PostgresCluster, bouncer: PgBouncer, agent: Agent, token: str) -> list[Run]:
+def throughput(
+    pg: PostgresCluster, bouncer: PgBouncer, relay_port: int, agent: Agent, token: str
+) -> list[Run]:
     targets = {
         "direct": libpq_env(
             pg.port,
@@ -250,18 +251,53 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def top_of_profile(path: Path, lines: int = 25) -> str:
-    import io
-
-    out = io.StringIO()
-    pstats.Stats(str(path), stream=out).sort_stats("tottime").print_stats(lines)
-    return out.getvalue()
+def where_time_goes(agent: Agent, token: str, root: Path, lines: int = 20) -> str:
+    """Sample the agent with py-spy during a -c 8 run; the frames with the most own time."""
+    py_spy = shutil.which("py-spy")
+    if py_spy is None or agent.process is None:
+        return "(py-spy not installed)"
+    folded = root / "agent.folded"
+    sampler = subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "-p",
+            str(agent.process.pid),
+            "-d",
+            "5",
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            str(folded),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pgbench(
+        libpq_env(
+            agent.postgres_port, user="bench", password=token, database="bench", sslmode="disable"
+        ),
+        8,
+        seconds=6,
+    )
+    if sampler.wait() != 0 or not folded.exists():
+        return "(py-spy could not sample the agent here)"
+    own: dict[str, int] = {}
+    total = 0
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        frame = stack.split(";")[-1]
+        own[frame] = own.get(frame, 0) + int(count)
+    top = sorted(own.items(), key=lambda item: -item[1])[:lines]
+    return "\n".join(f"  {100 * n / total:5.1f}%  {frame[:110]}" for frame, n in top)
 
 
 def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
-    profile = root / "agent.pstats"
     with PostgresCluster(max_connections=1300) as pg:
         subprocess.run(
             ["pgbench", "-i", "-q", "-s", str(SCALE)],
@@ -278,15 +314,24 @@ def main() -> None:
                 ),
             },
         )
+        relay_port = free_port()
+        relay = ChildProcess(
+            [sys.executable, "-m", "bench.bare_relay", str(relay_port), str(pg.port)],
+            log_path=root / "relay.log",
+            cwd=REPO,
+        )
+        wait_for_port(relay_port)
         with PgBouncer(pg) as bouncer:
-            cp, agent, token = stack(pg, root, profile=profile)
+            cp, agent, token = stack(pg, root)
             try:
                 print(f"pgbench -S, {DURATION_S} s per run, scale {SCALE}:", flush=True)
-                runs = throughput(pg, bouncer, agent, token)
+                runs = throughput(pg, bouncer, relay_port, agent, token)
                 memory = memory_figures(agent, token)
+                profile = where_time_goes(agent, token, root)
             finally:
                 agent.stop()
                 cp.stop()
+                relay.stop()
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "duration_s": DURATION_S,
@@ -300,10 +345,9 @@ def main() -> None:
     print("\nagent memory (MB):")
     for name, value in memory.items():
         print(f"  {name:<42} {value:8.1f}")
-    if profile.exists():
-        print("\nwhere the agent's time goes (cProfile, tottime):")
-        print(top_of_profile(profile))
-    print(f"results written to {out.relative_to(REPO)}")
+    print("\nwhere the agent's time goes (py-spy, own time, -c 8):")
+    print(profile)
+    print(f"\nresults written to {out.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -89,15 +89,7 @@ def main() -> None:
         allow_plaintext=args.allow_plaintext,
         control_plane_ca=args.control_plane_ca,
     )
-    profile = os.environ.get("GATEHOUSE_PROFILE")
-    if profile:  # benchmarks: where does the agent's time go?
-        import cProfile
-
-        with cProfile.Profile() as profiler:
-            _run(settings)
-        profiler.dump_stats(profile)
-    else:
-        _run(settings)
+    _run(settings)
 
 
 def _run(settings: AgentSettings) -> None:

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-import secrets
-from dataclasses import dataclass
 
 from dataplane.core import tls as tls_contexts
 from dataplane.core.addons import ConnectRequest, Refusal, RefusalKind, Statement
 from dataplane.core.server import READ_CHUNK, GatewayServices, open_upstream
 from dataplane.core.session import Session
 from dataplane.core.tasks import spawn
+from dataplane.protocols.postgres.cancel import CancelKeys, CancelTarget
 from dataplane.protocols.postgres.wire import errors, messages
 from dataplane.protocols.postgres.wire.framing import MessageFramer, StartupFramer
 from dataplane.protocols.postgres.wire.login import UpstreamLogin, UpstreamLoginFailed
@@ -88,42 +86,20 @@ class Refused(Exception):
         self.refusal = refusal
 
 
-@dataclass(frozen=True)
-class CancelTarget:
-    """Where a client's CancelRequest goes: the upstream backend behind our key."""
-
-    secret: int
-    session: Session
-    host: str
-    port: int
-    upstream_pid: int
-    upstream_secret: int
-
-
 class PostgresProxy:
     """One per PostgreSQL listener; owns the map of cancel keys it handed out."""
 
     def __init__(self, services: GatewayServices) -> None:
         self.services = services
-        self.cancel_targets: dict[int, CancelTarget] = {}
+        self.cancel_keys = CancelKeys()
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await PostgresConnection(self, reader, writer).run()
 
-    def issue_cancel_key(self, target_for: CancelTarget) -> tuple[int, int]:
-        """A fresh (pid, secret) for the client; the pid is unique among live sessions."""
-        while True:
-            pid = secrets.randbelow(2**31 - 2) + 1
-            if pid not in self.cancel_targets:
-                self.cancel_targets[pid] = target_for
-                return pid, target_for.secret
-
     async def cancel(self, request: CancelRequest) -> None:
-        """Forward a CancelRequest upstream if (pid, secret) is one we issued."""
-        target = self.cancel_targets.get(request.pid)
-        if target is None or not hmac.compare_digest(
-            target.secret.to_bytes(4, "big"), (request.secret & 0xFFFFFFFF).to_bytes(4, "big")
-        ):
+        """Forward a CancelRequest upstream if its key is one we issued."""
+        target = self.cancel_keys.find(request.pid, request.secret)
+        if target is None:
             log.info("ignoring CancelRequest with an unknown key")
             return
         self.services.chain.cancel_requested(target.session)
@@ -198,7 +174,7 @@ class PostgresConnection:
         finally:
             self.services.sessions.remove(self.session)
             if self.cancel_pid is not None:
-                self.proxy.cancel_targets.pop(self.cancel_pid, None)
+                self.proxy.cancel_keys.withdraw(self.cancel_pid)
             await self._close_upstream()
             self._close_client()
             for unfinished in self.tracker.connection_closed():
@@ -351,14 +327,13 @@ class PostgresConnection:
         resource = self.session.resource
         assert resource is not None
         target = CancelTarget(
-            secret=secrets.randbits(32),
             session=self.session,
             host=resource.host,
             port=resource.port,
             upstream_pid=login.backend_pid,
             upstream_secret=login.backend_secret,
         )
-        self.cancel_pid, secret = self.proxy.issue_cancel_key(target)
+        self.cancel_pid, secret = self.proxy.cancel_keys.issue(target)
         greeting = [messages.authentication_ok()]
         greeting += [messages.parameter_status(n, v) for n, v in login.parameter_statuses]
         greeting.append(messages.backend_key_data(self.cancel_pid, secret))
