@@ -32,11 +32,20 @@ class Session:
     statements: int = 0
     _terminator: Callable[[str], None] | None = field(default=None, repr=False)
 
+    _actor: tuple[VerifiedIdentity | None, Actor] | None = field(default=None, repr=False)
+
     @property
     def actor(self) -> Actor:
-        if self.identity is None:
-            return Actor.anonymous()
-        return Actor(sub=self.identity.sub, kind=self.identity.kind, name=self.identity.name)
+        """Who the audit trail names; built once per identity (read for every statement)."""
+        if self._actor is None or self._actor[0] is not self.identity:
+            identity = self.identity
+            actor = (
+                Actor.anonymous()
+                if identity is None
+                else Actor(sub=identity.sub, kind=identity.kind, name=identity.name)
+            )
+            self._actor = (identity, actor)
+        return self._actor[1]
 
     @property
     def resource_name(self) -> str:

@@ -37,7 +37,7 @@ def encode_line(
     # The keys and their order of AuditEvent.to_dict(), with each value encoded on its own:
     # the same text as encoding that dict, in about two thirds of the time (json's encoder
     # has a fast path for a lone string, and this skips its per-container bookkeeping).
-    # tests/dataplane/link/test_spool_lines.py holds the two to the same bytes.
+    # tests/dataplane/link/test_events_frames.py holds the two to the same bytes.
     return (
         f'{{"format":{AUDIT_EVENT_FORMAT:d},"seq":{seq:d},"time":{_encode_json(time)},'
         f'"action":{_encode_json(action)},"actor":{{"sub":{_encode_json(actor.sub)},'

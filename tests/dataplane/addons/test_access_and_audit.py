@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dataplane.addons import default_addons
+from dataplane.addons.audit import UtcClock
 from dataplane.contract import GrantSpec, ResourceSpec, Snapshot, TokenKey
 from dataplane.core.addons import (
     Addon,
@@ -269,3 +271,74 @@ def test_a_huge_statement_is_cut_but_pinned_by_its_digest(tmp_path: Path) -> Non
     payload = run(tmp_path, scenario)
     assert len(payload["statement"]) == 16 * 1024
     assert payload["statement_truncated"] is True and len(payload["statement_sha256"]) == 64
+
+
+def test_a_statement_event_has_the_contract_shape_and_the_time_it_finished(
+    tmp_path: Path,
+) -> None:
+    async def scenario(stack: Stack) -> tuple[dict[str, Any], datetime, datetime]:
+        stack.config.update(snapshot(1, grant(60)))
+        session, _, _ = await stack.connect()
+        before = datetime.now(UTC)
+        stack.chain.statement_finished(
+            session,
+            Statement(
+                text="SELECT 'Grüße 🚀' WHERE aid = $1",
+                kind="extended",
+                parameter_count=1,
+                command_tags=("SELECT 1",),
+                rows=1,
+                error_code="57014",
+                error_message="canceling statement due to user request",
+                duration_s=0.0002134,
+            ),
+        )
+        after = datetime.now(UTC)
+        return (await stack.recorded())[1], before, after
+
+    event, before, after = run(tmp_path, scenario)
+    assert list(event) == [
+        "format",
+        "seq",
+        "time",
+        "action",
+        "actor",
+        "resource",
+        "protocol",
+        "session",
+        "payload",
+    ]
+    assert event["actor"] == {"sub": SMITH, "kind": "service_account", "name": "agent-smith"}
+    assert event["payload"] == {
+        "statement": "SELECT 'Grüße 🚀' WHERE aid = $1",
+        "kind": "extended",
+        "parameter_count": 1,
+        "command_tags": ["SELECT 1"],
+        "rows": 1,
+        "duration_ms": 0.213,
+        "error": {"code": "57014", "message": "canceling statement due to user request"},
+    }
+    assert before - timedelta(microseconds=1) <= datetime.fromisoformat(event["time"]) <= after
+
+
+@pytest.mark.parametrize(
+    ("nanoseconds", "expected"),
+    [
+        (1_748_779_200_000_000_000, "2025-06-01T12:00:00.000000Z"),
+        (1_748_779_200_123_456_789, "2025-06-01T12:00:00.123456Z"),
+        (1_748_779_259_999_999_999, "2025-06-01T12:00:59.999999Z"),
+        (1_748_779_260_000_001_000, "2025-06-01T12:01:00.000001Z"),
+        (1_767_225_599_999_999_000, "2025-12-31T23:59:59.999999Z"),
+        (1_767_225_600_000_000_000, "2026-01-01T00:00:00.000000Z"),
+    ],
+)
+def test_audit_times_are_rfc3339_utc_with_microseconds(
+    nanoseconds: int, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = UtcClock()
+    monkeypatch.setattr(time, "time_ns", lambda: nanoseconds - 1_000_000_000)
+    clock.now()  # the second before is formatted and cached
+    monkeypatch.setattr(time, "time_ns", lambda: nanoseconds)
+
+    assert clock.now() == expected
+    assert datetime.fromisoformat(expected).timestamp() == nanoseconds // 1000 / 1e6

@@ -88,6 +88,7 @@ class ControlPlanePeer:
         self.batches: list[list[int]] = []
         self.hellos: list[dict[str, Any]] = []
         self.heartbeats: list[dict[str, Any]] = []
+        self.binary_frames = 0  # the contract has text frames only
         self.connections = 0
         self.close_codes: list[int | None] = []  # how agents ended welcomed connections
         self.port = 0
@@ -130,6 +131,7 @@ class ControlPlanePeer:
         await self._send(websocket, "welcome", last_seq=self.last_seq)
         await self._send(websocket, "snapshot", snapshot=SNAPSHOT.to_dict())
         async for frame in websocket:
+            self.binary_frames += isinstance(frame, bytes)
             await self._on_frame(websocket, decode_envelope(frame))
         self.close_codes.append(websocket.close_code)
 
@@ -266,6 +268,32 @@ def test_events_are_sent_acknowledged_and_drained_from_the_spool(tmp_path: Path)
         agent.record(3)
         await eventually(lambda: agent.spool.acked_seq == 15)
         assert peer.received == list(range(1, 16))
+        await agent.stop()
+        await agent.spool.close()
+        await peer.stop()
+
+    run(scenario)
+
+
+def test_a_backlog_too_big_for_one_frame_is_sent_in_text_frames_that_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each recorded event is about 230 bytes of JSON: 4 fit in a frame of 1,000 bytes.
+    monkeypatch.setattr("dataplane.link.client.EVENTS_FRAME_BYTES", 1_000)
+
+    async def scenario() -> None:
+        peer = ControlPlanePeer()
+        await peer.start()
+        agent = Agent(await Spool.open(tmp_path), peer.url, batch_max=500, batch_linger_s=0)
+        agent.record(30)
+        await agent.spool.flush()
+        agent.start()
+
+        await eventually(lambda: agent.spool.acked_seq == 30)
+
+        assert peer.received == list(range(1, 31))
+        assert 1 < max(len(batch) for batch in peer.batches) < 30
+        assert peer.binary_frames == 0
         await agent.stop()
         await agent.spool.close()
         await peer.stop()

@@ -292,6 +292,8 @@ def test_a_payload_that_is_not_json_uses_no_seq(tmp_path: Path) -> None:
             add(spool, unserialisable=object())
         with pytest.raises(ValueError):
             add(spool, broken="\udcff")
+        with pytest.raises(ValueError):
+            add(spool, duration_ms=float("nan"))
 
         assert add(spool) == [1]
         await spool.close()
