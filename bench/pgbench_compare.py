@@ -150,26 +150,45 @@ async def stream_results(port: int, token: str, sessions: int, rows: int) -> Non
     await asyncio.gather(*(one() for _ in range(sessions)))
 
 
-def memory_figures(agent: Agent, token: str) -> dict[str, float]:
+def memory_figures(cp: ControlPlane, agent_token: str, token: str, root: Path) -> dict[str, float]:
+    """RSS of a fresh agent per scenario, so one scenario's allocator leftovers don't count
+    in the next: 1,000 idle sessions; 100 sessions streaming small and large results."""
+    figures: dict[str, float] = {}
+
+    def fresh_agent(label: str) -> Agent:
+        return Agent(
+            root / f"memory-{label}",
+            control_plane_url=cp.url,
+            token=agent_token,
+            allow_plaintext=True,
+        ).start()
+
+    agent = fresh_agent("idle")
     assert agent.process is not None
-    pid = agent.process.pid
-    figures = {"agent_rss_start_mb": rss_mb(pid)}
+    figures["agent_rss_start_mb"] = rss_mb(agent.process.pid)
 
     async def idle() -> None:
         conns = await idle_sessions(agent.postgres_port, token, 1000)
         await asyncio.sleep(1)
-        figures["agent_rss_1000_idle_sessions_mb"] = rss_mb(pid)
+        assert agent.process is not None
+        figures["agent_rss_1000_idle_sessions_mb"] = rss_mb(agent.process.pid)
         await asyncio.gather(*(c.close() for c in conns))
 
     asyncio.run(idle())
-    for rows in (2_000, 20_000):
-        with RssSampler(pid) as sampler:
+    agent.stop()
+    for rows in (2_000, 50_000):
+        agent = fresh_agent(f"stream-{rows}")
+        assert agent.process is not None
+        with RssSampler(agent.process.pid) as sampler:
             asyncio.run(stream_results(agent.postgres_port, token, 100, rows))
         figures[f"agent_rss_peak_100_streams_{rows}_rows_mb"] = sampler.peak
+        agent.stop()
     return figures
 
 
-def stack(pg: PostgresCluster, root: Path) -> tuple:
+def stack(pg: PostgresCluster, root: Path) -> tuple[ControlPlane, Agent, str, str]:
+    """Control plane, a bench resource, grant and token, and an agent; returns
+    (control plane, agent, agent token, gateway token)."""
     cp = ControlPlane(root / "cp")
     cp.bootstrap()
     cp.start()
@@ -199,33 +218,32 @@ def stack(pg: PostgresCluster, root: Path) -> tuple:
         root / "agent", control_plane_url=cp.url, token=agent_token, allow_plaintext=True
     ).start()
     token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": 7200}, api_key=key)["token"]
-    return cp, agent, token
+    return cp, agent, agent_token, token
 
 
 def throughput(
     pg: PostgresCluster, bouncer: PgBouncer, relay_port: int, agent: Agent, token: str
 ) -> list[Run]:
+    def upstream_role(port: int) -> dict[str, str]:
+        return libpq_env(
+            port,
+            user=pg.scram.user,
+            password=pg.scram.password,
+            database="postgres",
+            sslmode="disable",
+        )
+
+    def gateway(sslmode: str) -> dict[str, str]:
+        return libpq_env(
+            agent.postgres_port, user="bench", password=token, database="bench", sslmode=sslmode
+        )
+
     targets = {
-        "direct": libpq_env(
-            pg.port,
-            user=pg.scram.user,
-            password=pg.scram.password,
-            database="postgres",
-            sslmode="disable",
-        ),
-        "pgbouncer": libpq_env(
-            bouncer.port,
-            user=pg.scram.user,
-            password=pg.scram.password,
-            database="postgres",
-            sslmode="disable",
-        ),
-        "agent": libpq_env(
-            agent.postgres_port, user="bench", password=token, database="bench", sslmode="disable"
-        ),
-        "agent+tls": libpq_env(
-            agent.postgres_port, user="bench", password=token, database="bench", sslmode="require"
-        ),
+        "direct": upstream_role(pg.port),
+        "pgbouncer": upstream_role(bouncer.port),
+        "bare-relay": upstream_role(relay_port),
+        "agent": gateway("disable"),
+        "agent+tls": gateway("require"),
     }
     runs = []
     for clients in CLIENTS:
@@ -322,12 +340,13 @@ def main() -> None:
         )
         wait_for_port(relay_port)
         with PgBouncer(pg) as bouncer:
-            cp, agent, token = stack(pg, root)
+            cp, agent, agent_token, token = stack(pg, root)
             try:
                 print(f"pgbench -S, {DURATION_S} s per run, scale {SCALE}:", flush=True)
                 runs = throughput(pg, bouncer, relay_port, agent, token)
-                memory = memory_figures(agent, token)
                 profile = where_time_goes(agent, token, root)
+                agent.stop()
+                memory = memory_figures(cp, agent_token, token, root)
             finally:
                 agent.stop()
                 cp.stop()
