@@ -13,7 +13,7 @@ from typing import Any
 
 from dataplane.contract.envelopes import ContractError
 
-AUDIT_EVENT_FORMAT = 1
+AUDIT_EVENT_FORMAT = 2  # 2: actor.on_behalf_of
 
 
 class Action(StrEnum):
@@ -29,10 +29,31 @@ class Actor:
     sub: str  # identity id; "" when the caller never proved who it is
     kind: str  # "user" | "service_account" | "anonymous"
     name: str
+    # The human an AI agent acts for, when one launched it (a token's RFC 8693 "act" chain).
+    on_behalf_of: Actor | None = None
 
     @classmethod
     def anonymous(cls) -> Actor:
         return cls(sub="", kind="anonymous", name="")
+
+    def to_dict(self) -> dict[str, Any]:
+        principal = self.on_behalf_of
+        return {
+            "sub": self.sub,
+            "kind": self.kind,
+            "name": self.name,
+            "on_behalf_of": principal.to_dict() if principal else None,
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Actor:
+        principal = document.get("on_behalf_of")
+        return cls(
+            sub=str(document["sub"]),
+            kind=str(document["kind"]),
+            name=str(document["name"]),
+            on_behalf_of=cls.from_dict(principal) if principal else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -53,7 +74,7 @@ class AuditEvent:
             "seq": self.seq,
             "time": self.time,
             "action": self.action,
-            "actor": {"sub": self.actor.sub, "kind": self.actor.kind, "name": self.actor.name},
+            "actor": self.actor.to_dict(),
             "resource": self.resource,
             "protocol": self.protocol,
             "session": self.session,
@@ -62,7 +83,7 @@ class AuditEvent:
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> AuditEvent:
-        if document.get("format") != AUDIT_EVENT_FORMAT:
+        if document.get("format") not in (1, AUDIT_EVENT_FORMAT):  # 1: no on_behalf_of
             raise ContractError(f"unsupported audit event format {document.get('format')!r}")
         try:
             seq = int(document["seq"])
@@ -72,7 +93,7 @@ class AuditEvent:
                 seq=seq,
                 time=str(document["time"]),
                 action=str(document["action"]),
-                actor=Actor(**document["actor"]),
+                actor=Actor.from_dict(document["actor"]),
                 resource=str(document["resource"]),
                 protocol=str(document["protocol"]),
                 session=str(document["session"]),

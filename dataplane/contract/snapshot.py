@@ -14,7 +14,7 @@ from typing import Any
 
 from dataplane.contract.envelopes import ContractError
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: access levels, credential modes, grant start and access level
 TOKEN_ISSUER = "gatehouse"
 TOKEN_AUDIENCE = "gatehouse-agent"
 
@@ -27,6 +27,15 @@ class TokenKey:
 
 
 @dataclass(frozen=True)
+class AccessLevel:
+    """A named level of access on a resource and the upstream role that carries it
+    (PostgreSQL: e.g. "read-only" -> a role with SELECT only)."""
+
+    name: str
+    upstream_role: str
+
+
+@dataclass(frozen=True)
 class ResourceSpec:
     name: str
     protocol: str  # "postgres"
@@ -36,6 +45,10 @@ class ResourceSpec:
     upstream_user: str
     upstream_password: str = field(repr=False)
     upstream_tls: str = "prefer"  # "disable" | "prefer" | "require"
+    # "static": sessions log in as upstream_user. "ephemeral": the agent logs in as
+    # upstream_user only to create a per-session role in the grant's access level.
+    credential_mode: str = "static"
+    access_levels: tuple[AccessLevel, ...] = ()
 
     def __repr__(self) -> str:  # never print the password
         return f"ResourceSpec(name={self.name!r}, protocol={self.protocol!r})"
@@ -47,6 +60,8 @@ class GrantSpec:
     identity: str  # the token's ``sub``
     resource: str  # ResourceSpec.name
     expires_at: datetime  # timezone-aware
+    starts_at: datetime | None = None  # None: already started
+    access_level: str = ""  # an AccessLevel.name of the resource; "" = the static login
 
 
 @dataclass(frozen=True)
@@ -63,9 +78,7 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, Any]:
         document = asdict(self)
-        document["grants"] = [
-            {**asdict(g), "expires_at": g.expires_at.isoformat()} for g in self.grants
-        ]
+        document["grants"] = [_grant_to_dict(g) for g in self.grants]
         return document
 
     @classmethod
@@ -78,7 +91,7 @@ class Snapshot:
                 agent_id=str(document["agent_id"]),
                 agent_name=str(document["agent_name"]),
                 token_keys=tuple(TokenKey(**k) for k in document["token_keys"]),
-                resources=tuple(ResourceSpec(**r) for r in document["resources"]),
+                resources=tuple(_resource_from_dict(r) for r in document["resources"]),
                 grants=tuple(_grant_from_dict(g) for g in document["grants"]),
                 token_issuer=str(document["token_issuer"]),
                 token_audience=str(document["token_audience"]),
@@ -87,21 +100,47 @@ class Snapshot:
             raise ContractError(f"malformed snapshot: {exc}") from exc
 
 
+def _grant_to_dict(grant: GrantSpec) -> dict[str, Any]:
+    return {
+        **asdict(grant),
+        "expires_at": grant.expires_at.isoformat(),
+        "starts_at": grant.starts_at.isoformat() if grant.starts_at else None,
+    }
+
+
+def _resource_from_dict(document: dict[str, Any]) -> ResourceSpec:
+    levels = tuple(AccessLevel(**level) for level in document.get("access_levels", ()))
+    return ResourceSpec(**{**document, "access_levels": levels})
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("grant times must carry a timezone")
+    return moment
+
+
 def _grant_from_dict(document: dict[str, Any]) -> GrantSpec:
-    expires_at = datetime.fromisoformat(document["expires_at"])
-    if expires_at.tzinfo is None:
-        raise ValueError("grant expiry must carry a timezone")
+    starts_at = document.get("starts_at")
     return GrantSpec(
         id=str(document["id"]),
         identity=str(document["identity"]),
         resource=str(document["resource"]),
-        expires_at=expires_at,
+        expires_at=_aware(document["expires_at"]),
+        starts_at=_aware(starts_at) if starts_at else None,
+        access_level=str(document.get("access_level", "")),
     )
 
 
 def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
-    """Bring an older snapshot format up to SNAPSHOT_FORMAT (none older exists yet)."""
+    """Bring an older snapshot format up to SNAPSHOT_FORMAT.
+
+    Format 1 had no access levels, credential modes or grant start/level: the defaults
+    (static credentials, grants already started, no level) mean exactly what format 1 did.
+    """
     version = document.get("format")
+    if version == 1:
+        return {**document, "format": SNAPSHOT_FORMAT}
     if version != SNAPSHOT_FORMAT:
         raise ContractError(f"unsupported snapshot format {version!r}")
     return document

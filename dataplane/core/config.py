@@ -32,7 +32,7 @@ class ConfigStore:
         self._resources: dict[str, ResourceSpec] = {}
         # (identity, resource) -> the grant on it that expires last; if that one is expired,
         # every grant for the pair is.
-        self._grants: dict[tuple[str, str], GrantSpec] = {}
+        self._grants: dict[tuple[str, str], list[GrantSpec]] = {}
         self._verifier = TokenVerifier((), issuer=TOKEN_ISSUER, audience=TOKEN_AUDIENCE)
         self._ready = asyncio.Event()
         self._subscribers: list[SnapshotCallback] = []
@@ -93,19 +93,23 @@ class ConfigStore:
     def grant_for(
         self, identity_sub: str, resource_name: str, *, now: datetime
     ) -> GrantSpec | None:
-        """The unexpired grant of ``identity_sub`` on ``resource_name`` that lasts longest."""
-        grant = self._grants.get((identity_sub, resource_name))
-        if grant is None or grant.expires_at <= now:
-            return None
-        return grant
+        """The grant of ``identity_sub`` on ``resource_name`` in force at ``now`` (started,
+        not expired) that lasts longest."""
+        best: GrantSpec | None = None
+        for grant in self._grants.get((identity_sub, resource_name), ()):
+            started = grant.starts_at is None or grant.starts_at <= now
+            if (
+                started
+                and grant.expires_at > now
+                and (best is None or grant.expires_at > best.expires_at)
+            ):
+                best = grant
+        return best
 
     def _index(self, snapshot: Snapshot) -> None:
-        grants: dict[tuple[str, str], GrantSpec] = {}
+        grants: dict[tuple[str, str], list[GrantSpec]] = {}
         for grant in snapshot.grants:
-            key = (grant.identity, grant.resource)
-            best = grants.get(key)
-            if best is None or grant.expires_at > best.expires_at:
-                grants[key] = grant
+            grants.setdefault((grant.identity, grant.resource), []).append(grant)
         self._resources = {resource.name: resource for resource in snapshot.resources}
         self._grants = grants
         self._verifier = TokenVerifier(

@@ -40,11 +40,19 @@ def encode_line(
     # tests/dataplane/link/test_events_frames.py holds the two to the same bytes.
     return (
         f'{{"format":{AUDIT_EVENT_FORMAT:d},"seq":{seq:d},"time":{_encode_json(time)},'
-        f'"action":{_encode_json(action)},"actor":{{"sub":{_encode_json(actor.sub)},'
-        f'"kind":{_encode_json(actor.kind)},"name":{_encode_json(actor.name)}}},'
+        f'"action":{_encode_json(action)},"actor":{_encode_actor(actor)},'
         f'"resource":{_encode_json(resource)},"protocol":{_encode_json(protocol)},'
         f'"session":{_encode_json(session)},"payload":{_encode_json(payload)}}}'
     ).encode()
+
+
+def _encode_actor(actor: Actor) -> str:
+    principal = actor.on_behalf_of
+    return (
+        f'{{"sub":{_encode_json(actor.sub)},"kind":{_encode_json(actor.kind)},'
+        f'"name":{_encode_json(actor.name)},'
+        f'"on_behalf_of":{_encode_actor(principal) if principal else "null"}}}'
+    )
 
 
 def decode_line(line: bytes) -> AuditEvent:

@@ -308,7 +308,12 @@ def test_a_statement_event_has_the_contract_shape_and_the_time_it_finished(
         "session",
         "payload",
     ]
-    assert event["actor"] == {"sub": SMITH, "kind": "service_account", "name": "agent-smith"}
+    assert event["actor"] == {
+        "sub": SMITH,
+        "kind": "service_account",
+        "name": "agent-smith",
+        "on_behalf_of": None,
+    }
     assert event["payload"] == {
         "statement": "SELECT 'Grüße 🚀' WHERE aid = $1",
         "kind": "extended",

@@ -1,0 +1,107 @@
+"""Versioned formats: today's documents round-trip, and older versions are upgraded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dataplane.contract import (
+    AUDIT_EVENT_FORMAT,
+    SNAPSHOT_FORMAT,
+    Actor,
+    AuditEvent,
+    ContractError,
+    GrantSpec,
+    ResourceSpec,
+    Snapshot,
+)
+from dataplane.contract.snapshot import AccessLevel
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def snapshot() -> Snapshot:
+    resource = ResourceSpec(
+        name="orders", protocol="postgres", host="db", port=5432, database="orders",
+        upstream_user="gatehouse", upstream_password="pw", credential_mode="ephemeral",
+        access_levels=(AccessLevel("read-only", "orders_ro"),
+                       AccessLevel("read-write", "orders_rw")),
+    )  # fmt: skip
+    grant = GrantSpec(
+        id="g1",
+        identity="u1",
+        resource="orders",
+        expires_at=NOW,
+        starts_at=NOW - timedelta(minutes=5),
+        access_level="read-only",
+    )
+    return Snapshot(
+        revision=7,
+        agent_id="a1",
+        agent_name="edge",
+        token_keys=(),
+        resources=(resource,),
+        grants=(grant,),
+    )
+
+
+def test_a_snapshot_round_trips_with_levels_modes_and_grant_windows() -> None:
+    assert Snapshot.from_dict(snapshot().to_dict()) == snapshot()
+
+
+def test_a_format_1_snapshot_means_static_credentials_and_started_grants() -> None:
+    document = snapshot().to_dict()
+    document["format"] = 1
+    for resource in document["resources"]:
+        del resource["credential_mode"], resource["access_levels"]
+    for grant in document["grants"]:
+        del grant["starts_at"], grant["access_level"]
+    upgraded = Snapshot.from_dict(document)
+    assert upgraded.format == SNAPSHOT_FORMAT
+    assert upgraded.resources[0].credential_mode == "static"
+    assert upgraded.resources[0].access_levels == ()
+    assert upgraded.grants[0].starts_at is None and upgraded.grants[0].access_level == ""
+
+
+def test_an_unknown_snapshot_format_is_refused() -> None:
+    with pytest.raises(ContractError):
+        Snapshot.from_dict({**snapshot().to_dict(), "format": 99})
+
+
+def test_an_audit_event_carries_who_the_agent_acts_for() -> None:
+    alice = Actor(sub="u-alice", kind="user", name="alice")
+    event = AuditEvent(
+        seq=3,
+        time="2026-11-26T12:00:00.000000Z",
+        action="statement",
+        actor=Actor("sa-1", "service_account", "agent-smith", on_behalf_of=alice),
+        resource="orders",
+        protocol="postgres",
+        session="s1",
+        payload={},
+    )
+    document = event.to_dict()
+    assert document["format"] == AUDIT_EVENT_FORMAT
+    assert document["actor"]["on_behalf_of"] == {
+        "sub": "u-alice",
+        "kind": "user",
+        "name": "alice",
+        "on_behalf_of": None,
+    }
+    assert AuditEvent.from_dict(document) == event
+
+
+def test_a_format_1_audit_event_reads_as_acting_for_no_one() -> None:
+    document = {
+        "format": 1,
+        "seq": 1,
+        "time": "t",
+        "action": "statement",
+        "actor": {"sub": "s", "kind": "service_account", "name": "n"},
+        "resource": "r",
+        "protocol": "postgres",
+        "session": "x",
+        "payload": {},
+    }
+    assert AuditEvent.from_dict(document).actor.on_behalf_of is None
