@@ -11,6 +11,8 @@ from controlplane.config.backends import channel_layers_from_url, database_from_
 from controlplane.config.env import env_bool, env_choice, env_int, env_list, env_str
 from controlplane.config.keys import fernet_keys_from_env, secret_key_from_env
 from controlplane.config.testing import running_under_pytest_django, test_key_defaults_apply
+from controlplane.identities.oidc.config import oidc_config_from_env
+from controlplane.jobs.config import webhook_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,24 @@ GATEHOUSE_TOKEN_TTL_SECONDS = env_int(
     "GATEHOUSE_TOKEN_TTL_SECONDS", 900, minimum=1, maximum=GATEHOUSE_TOKEN_TTL_MAX_SECONDS
 )
 
+# Access requests not decided within this time expire (controlplane/access).
+GATEHOUSE_ACCESS_REQUEST_TTL_SECONDS = env_int(
+    "GATEHOUSE_ACCESS_REQUEST_TTL_SECONDS", 86400, minimum=60, maximum=30 * 86400
+)
+
+# Webhook notifications of access requests and decisions (controlplane/jobs/webhooks.py).
+GATEHOUSE_WEBHOOK_URL, GATEHOUSE_WEBHOOK_SECRET = webhook_from_env()
+
+# Background jobs (controlplane/jobs): Celery with beat in production. The default broker
+# "memory://" runs tasks eagerly in the web process; see controlplane/jobs/__init__.py.
+CELERY_BROKER_URL = env_str("GATEHOUSE_CELERY_BROKER_URL", "memory://")
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ACKS_LATE = True
+CELERY_BEAT_SCHEDULE = {
+    "housekeeping": {"task": "controlplane.jobs.tasks.housekeeping", "schedule": 30.0},
+}
+
 # How often an agent's websocket checks the config revision for changes made elsewhere.
 GATEHOUSE_CONFIG_POLL_SECONDS = 0.5
 
@@ -56,7 +76,10 @@ INSTALLED_APPS = [
     "controlplane.agents",
     "controlplane.resources",
     "controlplane.access",
+    "controlplane.policies",
     "controlplane.audit",
+    "controlplane.federation",
+    "controlplane.web",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +124,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CHANNEL_LAYERS = channel_layers_from_url(env_str("GATEHOUSE_REDIS_URL"))
 
 AUTH_USER_MODEL = "identities.User"
+
+# Browser sign-in: OIDC when GATEHOUSE_OIDC_ISSUER is set (controlplane/identities/oidc/config.py
+# reads the rest); passwords only for administrators and only with GATEHOUSE_LOCAL_LOGIN=true.
+GATEHOUSE_OIDC = oidc_config_from_env()
+GATEHOUSE_LOCAL_LOGIN = env_bool("GATEHOUSE_LOCAL_LOGIN", False)
+AUTHENTICATION_BACKENDS = [
+    "controlplane.identities.oidc.backend.OidcBackend",
+    "controlplane.identities.local_login.LocalPasswordBackend",
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

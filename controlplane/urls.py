@@ -1,4 +1,4 @@
-"""Root URLs: the REST API, the Django admin and a health check."""
+"""Root URLs: the REST API, the Django admin, a health check, OIDC sign-in and the web pages."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -9,4 +9,6 @@ urlpatterns = [
     path("api/v1/", include("controlplane.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("oidc/", include("controlplane.identities.oidc.urls")),
+    path("", include("controlplane.web.urls")),
 ]

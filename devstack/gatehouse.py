@@ -29,13 +29,19 @@ class ApiError(Exception):
 class ControlPlane:
     """Django control plane under uvicorn, with its own SQLite file and keys in `base_dir`."""
 
-    def __init__(self, base_dir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.dir = base_dir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.process: ChildProcess | None = None
         self.admin_key_file = self.dir / "admin.api-key"
-        self.env = self._environment()
+        self.env = {**self._environment(), **(extra_env or {})}
 
     @property
     def url(self) -> str:

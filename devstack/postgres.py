@@ -135,6 +135,26 @@ class PostgresCluster:
             raise RuntimeError(f"psql failed: {done.stderr.strip()}")
         return done.stdout
 
+    def create_access_level_roles(
+        self, *, table: str = "gatehouse_items", database: str = "postgres"
+    ) -> dict[str, str]:
+        """NOLOGIN roles for ephemeral credentials: gh_readonly may SELECT from `table`,
+        gh_readwrite may also change it. Returns level name -> role (idempotent)."""
+        self.admin_psql(
+            f"CREATE TABLE IF NOT EXISTS {table} (id serial PRIMARY KEY, label text);"
+            "DO $$ BEGIN"
+            " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gh_readonly')"
+            " THEN CREATE ROLE gh_readonly NOLOGIN; END IF;"
+            " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gh_readwrite')"
+            " THEN CREATE ROLE gh_readwrite NOLOGIN; END IF;"
+            " END $$;"
+            f"GRANT SELECT ON {table} TO gh_readonly;"
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO gh_readwrite;"
+            f"GRANT USAGE ON SEQUENCE {table}_id_seq TO gh_readwrite;",
+            database=database,
+        )
+        return {"read-only": "gh_readonly", "read-write": "gh_readwrite"}
+
     # -- internals -----------------------------------------------------------------------------
     def _initdb(self) -> None:
         pwfile = self.dir / "superuser.pw"

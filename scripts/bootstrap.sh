@@ -16,6 +16,11 @@ need pgbench postgresql-client
 need pgbouncer pgbouncer
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
   || missing+=(postgresql)
+# Node runs the test OpenID provider (devstack/oidc); Chromium is the browser Playwright drives
+# in the sign-in tests (Playwright's own browser downloads are never used).
+need node nodejs
+need npm npm
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "bootstrap: installing Debian packages: ${missing[*]}"
@@ -40,4 +45,11 @@ if [ ! -f "$stamp" ] || [ requirements/base.txt -nt "$stamp" ] || [ requirements
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r requirements/dev.txt
   touch "$stamp"
+fi
+
+# The test OpenID provider's npm packages, from the lockfile; reinstalled when it changes.
+oidc=devstack/oidc
+if [ ! -d "$oidc/node_modules" ] || [ "$oidc/package-lock.json" -nt "$oidc/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: installing the test OpenID provider's npm packages"
+  (cd "$oidc" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,4 +1,4 @@
-"""Reads for grants."""
+"""Reads for grants and access requests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from controlplane.access.models import Grant
+from controlplane.access.models import AccessRequest, Approval, Grant
 from controlplane.identities.models import User
 from controlplane.identities.permissions import is_admin
 from controlplane.resources.models import Resource
@@ -60,3 +60,73 @@ def grants_active_for(
 ) -> QuerySet[Grant]:
     """Grants in force at ``at`` for ``identity`` on ``resource``."""
     return Grant.objects.active(at=at).filter(identity=identity, resource=resource)
+
+
+def grants_not_ended_on(
+    *, resources: Iterable[Resource], at: datetime | None = None
+) -> QuerySet[Grant]:
+    """Grants on any of ``resources`` in force at ``at`` or starting later: what an agent's
+    snapshot carries (the agent starts and ends them on time itself)."""
+    return (
+        Grant.objects.not_ended(at=at or timezone.now())
+        .filter(resource__in=list(resources))
+        .select_related("resource")
+        .order_by("expires_at", "id")
+    )
+
+
+def grant_revoker_role(*, identity: User | None, grant: Grant) -> str | None:
+    """In which role ``identity`` may revoke ``grant``: "operator" (None: the shell),
+    "admin", "approver" (approved the request behind it), or None (may not)."""
+    if identity is None:
+        return "operator"
+    if is_admin(identity):
+        return "admin"
+    approved = Approval.objects.filter(
+        request_id=grant.request_id, approver=identity, decision=Approval.Decision.APPROVE
+    )
+    if grant.request_id is not None and identity.is_active and approved.exists():
+        return "approver"
+    return None
+
+
+def access_requests_all() -> QuerySet[AccessRequest]:
+    """Every access request, newest first, with its requester, resource and decisions."""
+    return (
+        AccessRequest.objects.select_related("requester", "resource", "grant")
+        .prefetch_related("approvals__approver")
+        .order_by("-created_at", "-id")
+    )
+
+
+def access_request_get(*, request_id: object) -> AccessRequest:
+    """The request with ``request_id``; raises AccessRequest.DoesNotExist."""
+    return access_requests_all().get(pk=request_id)
+
+
+def access_requests_visible_to(
+    *, user: User, filters: Mapping[str, Any] | None = None
+) -> QuerySet[AccessRequest]:
+    """Administrators see every request; anyone else their own and those on resources
+    whose policy makes them an approver. Filters (optional): status, resource (name)."""
+    filters = filters or {}
+    requests = access_requests_all()
+    if not is_admin(user):
+        approvable = Q(resource__policy__approver_groups__user=user)
+        requests = requests.filter(Q(requester=user) | approvable).distinct()
+    if filters.get("status"):
+        requests = requests.filter(status=filters["status"])
+    if filters.get("resource"):
+        requests = requests.filter(resource__name=filters["resource"])
+    return requests
+
+
+def access_requests_awaiting(*, approver: User) -> QuerySet[AccessRequest]:
+    """Pending requests ``approver`` may decide now: on resources whose policy makes them
+    an approver (any, for administrators), not their own, not decided by them already.
+    (The approval service checks all of this again; this is the approver's inbox.)"""
+    requests = AccessRequest.objects.pending().exclude(requester=approver)
+    requests = requests.exclude(approvals__approver=approver)
+    if not is_admin(approver):
+        requests = requests.filter(resource__policy__approver_groups__user=approver)
+    return requests.select_related("requester", "resource").distinct().order_by("created_at", "id")

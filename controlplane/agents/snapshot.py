@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
 from controlplane.access.models import Grant
-from controlplane.access.selectors import grants_active_on
+from controlplane.access.selectors import grants_not_ended_on
 from controlplane.agents.models import Agent
 from controlplane.agents.revision import config_revision_current
 from controlplane.identities.models import SigningKey
@@ -13,11 +15,13 @@ from controlplane.identities.tokens import signing_key_current, signing_keys_ver
 from controlplane.resources.models import Resource
 from controlplane.resources.selectors import resource_upstream_password, resources_served_by
 from dataplane.contract import GrantSpec, ResourceSpec, Snapshot, TokenKey
+from dataplane.contract.snapshot import AccessLevel
 
 
 def agent_snapshot_build(*, agent: Agent) -> Snapshot:
     """Everything ``agent`` needs and nothing more: its own resources with their upstream
-    credentials, the active grants on them, and every key that verifies a live token."""
+    credentials, the grants on them that have not ended (future ones with their start;
+    the agent starts and ends them on time), and every key that verifies a live token."""
     # An agent must never hold a snapshot without a verification key: a token minted right
     # after would be refused until the next push. The first build creates the first key.
     signing_key_current()
@@ -33,7 +37,9 @@ def agent_snapshot_build(*, agent: Agent) -> Snapshot:
         agent_name=agent.name,
         token_keys=tuple(_token_key(key) for key in signing_keys_verifying(at=now)),
         resources=tuple(_resource_spec(resource) for resource in resources),
-        grants=tuple(_grant_spec(grant) for grant in grants_active_on(resources=resources, at=now)),
+        grants=tuple(
+            _grant_spec(grant, at=now) for grant in grants_not_ended_on(resources=resources, at=now)
+        ),
     )
 
 
@@ -51,13 +57,19 @@ def _resource_spec(resource: Resource) -> ResourceSpec:
         upstream_user=resource.upstream_user,
         upstream_password=resource_upstream_password(resource=resource),
         upstream_tls=resource.upstream_tls,
+        credential_mode=resource.credential_mode,
+        access_levels=tuple(AccessLevel(**level) for level in resource.access_levels),
+        default_access_level=resource.default_access_level,
     )
 
 
-def _grant_spec(grant: Grant) -> GrantSpec:
+def _grant_spec(grant: Grant, *, at: datetime) -> GrantSpec:
     return GrantSpec(
         id=str(grant.pk),
         identity=str(grant.identity_id),
         resource=grant.resource.name,
         expires_at=grant.expires_at,
+        # None tells the agent "already started" (and keeps format-1 readers' meaning).
+        starts_at=grant.starts_at if grant.starts_at > at else None,
+        access_level=grant.access_level,
     )

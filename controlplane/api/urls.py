@@ -9,5 +9,7 @@ urlpatterns = [
     path("", include("controlplane.agents.urls")),
     path("", include("controlplane.resources.urls")),
     path("", include("controlplane.access.urls")),
+    path("", include("controlplane.policies.urls")),
     path("", include("controlplane.audit.urls")),
+    path("", include("controlplane.federation.urls")),
 ]

@@ -12,11 +12,12 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         "occurred_at",
         "action",
         "actor_name",
+        "on_behalf_of_name",
         "resource",
         "source",
         "agent",
         "agent_seq",
     )
     list_filter = ("source", "action")
-    search_fields = ("actor_name", "actor_sub", "resource", "session")
+    search_fields = ("actor_name", "actor_sub", "on_behalf_of_name", "resource", "session")
     date_hierarchy = "occurred_at"

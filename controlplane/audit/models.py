@@ -49,6 +49,10 @@ class AuditEvent(models.Model):
     actor_sub = models.CharField(max_length=64, blank=True, db_index=True)
     actor_kind = models.CharField(max_length=32)
     actor_name = models.CharField(max_length=150, blank=True, db_index=True)
+    # The human an AI agent acted for (a gateway token's ``act`` claim); "" when none.
+    on_behalf_of_sub = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    on_behalf_of_kind = models.CharField(max_length=32, blank=True, default="")
+    on_behalf_of_name = models.CharField(max_length=150, blank=True, default="", db_index=True)
     resource = models.CharField(max_length=100, blank=True, db_index=True)
     protocol = models.CharField(max_length=32, blank=True)
     session = models.CharField(max_length=100, blank=True, db_index=True)

@@ -22,12 +22,16 @@ def audit_last_seq_for(*, agent: Agent) -> int:
 
 
 def audit_events_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[AuditEvent]:
-    """Events newest first. Filters (all optional): actor (sub or name), resource, action,
-    session, agent (name), since and until (occurred_at, since inclusive)."""
+    """Events newest first. Filters (all optional): actor (sub or name), on_behalf_of (sub or
+    name of the human an agent acted for), resource, action, session, agent (name), since and
+    until (occurred_at, since inclusive)."""
     filters = filters or {}
     events = AuditEvent.objects.select_related("agent").order_by("-occurred_at", "-id")
     if filters.get("actor"):
         events = events.filter(Q(actor_sub=filters["actor"]) | Q(actor_name=filters["actor"]))
+    if filters.get("on_behalf_of"):
+        principal = filters["on_behalf_of"]
+        events = events.filter(Q(on_behalf_of_sub=principal) | Q(on_behalf_of_name=principal))
     for name in EXACT_FILTERS:
         if filters.get(name):
             events = events.filter(**{name: filters[name]})

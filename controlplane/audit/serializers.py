@@ -1,16 +1,28 @@
 """Response and filter shapes for the audit API."""
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
 class AuditFilterSerializer(serializers.Serializer):
     actor = serializers.CharField(required=False, help_text="Identity id (sub) or name.")
+    on_behalf_of = serializers.CharField(
+        required=False, help_text="Id (sub) or name of the human an agent acted for."
+    )
     resource = serializers.CharField(required=False)
     action = serializers.CharField(required=False)
     session = serializers.CharField(required=False)
     agent = serializers.CharField(required=False, help_text="Agent name.")
     since = serializers.DateTimeField(required=False, help_text="Occurred at or after.")
     until = serializers.DateTimeField(required=False, help_text="Occurred before.")
+
+
+class OnBehalfOfSerializer(serializers.Serializer):
+    sub = serializers.CharField()
+    kind = serializers.CharField()
+    name = serializers.CharField()
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -26,7 +38,20 @@ class AuditEventSerializer(serializers.Serializer):
         help_text="user, service_account, agent, system or anonymous."
     )
     actor_name = serializers.CharField()
+    on_behalf_of = serializers.SerializerMethodField(
+        help_text="The human the actor acted for (an AI agent launched by them), or null."
+    )
     resource = serializers.CharField()
     protocol = serializers.CharField()
     session = serializers.CharField()
     payload = serializers.JSONField()
+
+    @extend_schema_field(OnBehalfOfSerializer(allow_null=True))
+    def get_on_behalf_of(self, event: Any) -> dict[str, str] | None:
+        if not (event.on_behalf_of_sub or event.on_behalf_of_name):
+            return None
+        return {
+            "sub": event.on_behalf_of_sub,
+            "kind": event.on_behalf_of_kind,
+            "name": event.on_behalf_of_name,
+        }

@@ -16,26 +16,34 @@ from dataplane.contract import AuditEvent as WireAuditEvent
 from dataplane.contract import ContractError
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from controlplane.agents.models import Agent
     from controlplane.identities.models import User
 
 
 def audit_event_record(
     *,
-    actor: User | Agent | None,
+    actor: User | AnonymousUser | Agent | None,
     action: str,
     resource: str = "",
     payload: Mapping[str, Any] | None = None,
+    on_behalf_of: User | None = None,
 ) -> AuditEvent:
     """Append one control-plane event. Runs inside the calling service's transaction, so
     the change and its record commit or roll back together. Payloads never hold secrets.
 
     ``actor`` is the user or service account who asked, the agent itself, or None for the
-    control plane acting on an operator's shell command (management commands).
+    control plane acting on an operator's shell command (management commands), or Django's
+    ``AnonymousUser`` for a caller who proved no identity (a refused token exchange).
+    ``on_behalf_of`` is the human the actor acts for, when known.
     """
     require_transaction("audit_event_record")
     now = timezone.now()
     sub, kind, name = _actor_fields(actor)
+    principal_sub, principal_kind, principal_name = (
+        _actor_fields(on_behalf_of) if on_behalf_of is not None else ("", "", "")
+    )
     return AuditEvent.objects.create(
         source=AuditEvent.Source.CONTROLPLANE,
         occurred_at=now,
@@ -44,6 +52,9 @@ def audit_event_record(
         actor_sub=sub,
         actor_kind=kind,
         actor_name=name,
+        on_behalf_of_sub=principal_sub,
+        on_behalf_of_kind=principal_kind,
+        on_behalf_of_name=principal_name,
         resource=resource,
         payload=dict(payload or {}),
     )
@@ -68,7 +79,8 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
 
 _INGEST_COLUMNS = (
     "source", "agent_id", "agent_seq", "occurred_at", "received_at", "action", "actor_sub",
-    "actor_kind", "actor_name", "resource", "protocol", "session", "payload",
+    "actor_kind", "actor_name", "on_behalf_of_sub", "on_behalf_of_kind", "on_behalf_of_name",
+    "resource", "protocol", "session", "payload",
 )  # fmt: skip
 
 
@@ -85,6 +97,7 @@ def _ingest_sql() -> str:
 
 def _row_from_wire(agent_id: Any, event: WireAuditEvent, received_at: Any) -> tuple[Any, ...]:
     payload_field = AuditEvent._meta.get_field("payload")
+    principal = event.actor.on_behalf_of
     return (
         AuditEvent.Source.AGENT.value,
         agent_id,
@@ -95,6 +108,9 @@ def _row_from_wire(agent_id: Any, event: WireAuditEvent, received_at: Any) -> tu
         event.actor.sub,
         event.actor.kind,
         event.actor.name,
+        principal.sub if principal else "",
+        principal.kind if principal else "",
+        principal.name if principal else "",
         event.resource,
         event.protocol,
         event.session,
@@ -116,11 +132,13 @@ def _occurred_at(event: WireAuditEvent) -> datetime:
     return moment
 
 
-def _actor_fields(actor: User | Agent | None) -> tuple[str, str, str]:
+def _actor_fields(actor: User | AnonymousUser | Agent | None) -> tuple[str, str, str]:
     from controlplane.agents.models import Agent
 
     if actor is None:
         return "", "system", "system"
     if isinstance(actor, Agent):
         return str(actor.id), "agent", actor.name
+    if not actor.is_authenticated:  # AnonymousUser: a caller who proved no identity
+        return "", "anonymous", ""
     return str(actor.pk), actor.kind, actor.get_username()

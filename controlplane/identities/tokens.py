@@ -5,6 +5,12 @@ that may still have signed a live token in their config snapshot. Rotation retir
 current key and creates a new one; a retired key stays in snapshots until
 ``retired_at + GATEHOUSE_TOKEN_TTL_SECONDS``, by which time every token it signed has
 expired. (Lowering the TTL setting shortens that window for tokens minted before.)
+
+A token minted for an AI agent launched by a person carries ``act: {"sub", "kind", "name"}``
+naming that person. Note the direction: RFC 8693 puts the *acting* party in ``act`` and the
+principal in ``sub``; here ``sub`` stays the agent, because the agent's own grants are what
+the gateway enforces, and ``act`` names the human it acts for ("on behalf of"). Agents copy
+it into every audit event of the session.
 """
 
 from __future__ import annotations
@@ -45,18 +51,28 @@ def token_ttl_max() -> timedelta:
 
 
 def gateway_token_mint(
-    *, actor: User | None, identity: User, ttl_seconds: int | None = None
+    *,
+    actor: User | None,
+    identity: User,
+    ttl_seconds: int | None = None,
+    on_behalf_of: User | None = None,
 ) -> MintedToken:
     """Mint a gateway token for ``identity``, asked for by ``actor`` (the identity itself,
     an administrator, or None for the command line). A ``ttl_seconds`` above the
-    configured maximum is capped to it; omitted, the token lives for the maximum."""
+    configured maximum is capped to it; omitted, the token lives for the maximum.
+
+    ``on_behalf_of`` is the person a service account acts for; it goes into the ``act``
+    claim and into the audit event."""
     if not identity.is_active:
         raise ValidationError({"identity": [f"{identity.username!r} is disabled"]})
+    _on_behalf_of_check(identity, on_behalf_of)
     key = signing_key_current()
     issued_at = int(timezone.now().timestamp())
     expires_at = issued_at + _ttl_seconds(ttl_seconds)
     jti = str(uuid.uuid4())
     claims = _claims(identity=identity, issued_at=issued_at, expires_at=expires_at, jti=jti)
+    if on_behalf_of is not None:
+        claims["act"] = act_claim(on_behalf_of)
     token = jwt.encode(
         claims, _private_key(key), algorithm=SigningKey.ALGORITHM, headers={"kid": key.kid}
     )
@@ -68,8 +84,25 @@ def gateway_token_mint(
             actor=actor,
             action=ControlPlaneAction.TOKEN_MINTED,
             payload=_minted_payload(identity, minted),
+            on_behalf_of=on_behalf_of,
         )
     return minted
+
+
+def act_claim(person: User) -> dict[str, str]:
+    """The ``act`` claim naming the person a token's identity acts for."""
+    return {"sub": str(person.pk), "kind": person.kind, "name": person.get_username()}
+
+
+def _on_behalf_of_check(identity: User, person: User | None) -> None:
+    # Only agents act for people, and only for active people: the audit trail must name
+    # someone who could have launched the agent.
+    if person is None:
+        return
+    if not identity.is_service_account:
+        raise ValidationError({"on_behalf_of": ["only service accounts act on behalf of someone"]})
+    if person.kind != User.Kind.USER or not person.is_active:
+        raise ValidationError({"on_behalf_of": [f"{person.username!r} is not an active person"]})
 
 
 def signing_key_current() -> SigningKey:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,9 +29,14 @@ def resource_create(
     upstream_password: str,
     agent: Agent,
     upstream_tls: str = Resource.Tls.PREFER,
+    credential_mode: str = Resource.CredentialMode.STATIC,
+    access_levels: Sequence[Mapping[str, str]] = (),
+    default_access_level: str = "",
 ) -> Resource:
     """Register a resource served by ``agent``. The upstream password is encrypted before
-    it is stored and appears in no response, log line or audit payload."""
+    it is stored and appears in no response, log line or audit payload. In ephemeral
+    credential mode the upstream user only creates a login role per session, inside the
+    session's access level (an entry of ``access_levels``)."""
     resource = Resource(
         name=name,
         protocol=protocol,
@@ -41,6 +46,9 @@ def resource_create(
         upstream_user=upstream_user,
         upstream_password_ciphertext=encrypt(upstream_password),
         upstream_tls=upstream_tls,
+        credential_mode=credential_mode,
+        access_levels=[dict(level) for level in access_levels],
+        default_access_level=default_access_level,
         agent=agent,
     )
     with transaction.atomic():
@@ -64,6 +72,9 @@ def _resource_payload(resource: Resource) -> dict[str, object]:
         "database": resource.database,
         "upstream_user": resource.upstream_user,
         "upstream_tls": resource.upstream_tls,
+        "credential_mode": resource.credential_mode,
+        "access_levels": resource.access_levels,
+        "default_access_level": resource.default_access_level,
         "agent": resource.agent.name,
     }
 
@@ -75,6 +86,9 @@ UPDATABLE_FIELDS = (
     "database",
     "upstream_user",
     "upstream_tls",
+    "credential_mode",
+    "access_levels",
+    "default_access_level",
     "agent",
 )
 
@@ -112,11 +126,16 @@ def _update_check(resource: Resource, data: Mapping[str, Any]) -> None:
 
 def _apply(resource: Resource, data: Mapping[str, Any]) -> list[str]:
     """Set the fields in ``data`` that differ; returns their names (never their values)."""
+    wanted = dict(data)
+    if "access_levels" in wanted:
+        wanted["access_levels"] = [dict(level) for level in wanted["access_levels"]]
     changed = [
-        name for name in UPDATABLE_FIELDS if name in data and getattr(resource, name) != data[name]
+        name
+        for name in UPDATABLE_FIELDS
+        if name in wanted and getattr(resource, name) != wanted[name]
     ]
     for name in changed:
-        setattr(resource, name, data[name])
+        setattr(resource, name, wanted[name])
     password = data.get("upstream_password")
     if password is not None and password != decrypt(resource.upstream_password_ciphertext):
         resource.upstream_password_ciphertext = encrypt(password)

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from dataplane.contract import Action
-from dataplane.core.addons import Addon, Refusal, Statement
+from dataplane.core.addons import Addon, Credential, Refusal, Statement
 from dataplane.core.session import Session
 from dataplane.link.spool import Spool
 
@@ -80,6 +80,32 @@ class AuditAddon(Addon):
 
     def cancel_requested(self, session: Session) -> None:
         self._record(session, Action.CANCEL_REQUEST, {"client_address": session.client_address})
+
+    def credential_issued(self, credential: Credential) -> None:
+        self._record_credential(credential, Action.EPHEMERAL_ROLE_CREATED, {})
+
+    def credential_revoked(self, credential: Credential, reason: str) -> None:
+        self._record_credential(credential, Action.EPHEMERAL_ROLE_DROPPED, {"reason": reason})
+
+    def _record_credential(
+        self, credential: Credential, action: Action, extra: dict[str, Any]
+    ) -> None:
+        self._spool.append(
+            time=self._clock.now(),
+            action=action,
+            actor=credential.actor,
+            resource=credential.resource,
+            protocol=credential.protocol,
+            session=credential.session_id,
+            payload={
+                "credential": credential.name,
+                "grant": credential.grant,
+                "access_level": credential.access_level,
+                "upstream_role": credential.upstream_role,
+                "valid_until": credential.valid_until,
+                **extra,
+            },
+        )
 
     def _record(self, session: Session, action: Action, payload: dict[str, Any]) -> None:
         self._spool.append(

@@ -22,6 +22,8 @@ class Action(StrEnum):
     STATEMENT = "statement"
     CONNECTION_REFUSED = "connection.refused"
     CANCEL_REQUEST = "cancel.request"
+    EPHEMERAL_ROLE_CREATED = "credential.created"
+    EPHEMERAL_ROLE_DROPPED = "credential.dropped"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class ResourceSpec:
     # upstream_user only to create a per-session role in the grant's access level.
     credential_mode: str = "static"
     access_levels: tuple[AccessLevel, ...] = ()
+    # The level a grant without its own access_level gets; "" = none (ephemeral: refused).
+    default_access_level: str = ""
 
     def __repr__(self) -> str:  # never print the password
         return f"ResourceSpec(name={self.name!r}, protocol={self.protocol!r})"

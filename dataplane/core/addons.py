@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dataplane.contract import Actor
 from dataplane.core.session import Session
 
 log = logging.getLogger("gatehouse.addons")
@@ -60,6 +61,22 @@ class Statement:
     duration_s: float
 
 
+@dataclass(frozen=True)
+class Credential:
+    """A short-lived upstream credential the gateway made for one session (PostgreSQL: a
+    login role inside the grant's access level). Never holds the secret itself."""
+
+    name: str  # the upstream login, e.g. "gh_s_0123456789abcdef"
+    actor: Actor  # the identity the session is for
+    resource: str
+    protocol: str
+    session_id: str
+    grant: str = ""
+    access_level: str = ""
+    upstream_role: str = ""  # the level's role the credential is a member of
+    valid_until: str = ""  # ISO 8601
+
+
 class Addon:
     """Base class: override the hooks you need. Hooks run in chain order."""
 
@@ -84,6 +101,13 @@ class Addon:
     def cancel_requested(self, session: Session) -> None:
         """A client asked to cancel the statement running in `session`."""
 
+    def credential_issued(self, credential: Credential) -> None:
+        """The gateway created a per-session upstream credential."""
+
+    def credential_revoked(self, credential: Credential, reason: str) -> None:
+        """The gateway removed a per-session upstream credential (session over, or a
+        leftover found by the reconciler)."""
+
 
 def _overrides(addon: Addon, hook: str) -> bool:
     return getattr(type(addon), hook) is not getattr(Addon, hook)
@@ -100,6 +124,8 @@ class AddonChain:
         self._ended = [a for a in self.addons if _overrides(a, "session_ended")]
         self._refused = [a for a in self.addons if _overrides(a, "connection_refused")]
         self._cancel = [a for a in self.addons if _overrides(a, "cancel_requested")]
+        self._issued = [a for a in self.addons if _overrides(a, "credential_issued")]
+        self._revoked = [a for a in self.addons if _overrides(a, "credential_revoked")]
 
     async def authorize(self, session: Session, request: ConnectRequest) -> Refusal | None:
         """First refusal wins; an addon that raises refuses (fail closed)."""
@@ -135,3 +161,11 @@ class AddonChain:
     def cancel_requested(self, session: Session) -> None:
         for addon in self._cancel:
             addon.cancel_requested(session)
+
+    def credential_issued(self, credential: Credential) -> None:
+        for addon in self._issued:
+            addon.credential_issued(credential)
+
+    def credential_revoked(self, credential: Credential, reason: str) -> None:
+        for addon in self._revoked:
+            addon.credential_revoked(credential, reason)

@@ -42,7 +42,12 @@ class Session:
             actor = (
                 Actor.anonymous()
                 if identity is None
-                else Actor(sub=identity.sub, kind=identity.kind, name=identity.name)
+                else Actor(
+                    sub=identity.sub,
+                    kind=identity.kind,
+                    name=identity.name,
+                    on_behalf_of=identity.on_behalf_of,
+                )
             )
             self._actor = (identity, actor)
         return self._actor[1]

@@ -21,13 +21,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.types import Options
 
-from dataplane.contract import TokenKey
+from dataplane.contract import Actor, TokenKey
 
 log = logging.getLogger("gatehouse.tokens")
 
 ALGORITHM = "EdDSA"
 MAX_TOKEN_BYTES = 8 * 1024
 IDENTITY_KINDS = frozenset({"user", "service_account"})
+ON_BEHALF_OF_KINDS = frozenset({"user"})
+ACT_MEMBERS = frozenset({"sub", "kind", "name"})
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "kind", "name", "exp", "iat", "jti")
 
 # Time claims are checked below against an injectable clock (PyJWT reads the wall clock
@@ -55,6 +57,7 @@ class VerifiedIdentity:
     name: str
     jti: str
     expires_at: datetime  # timezone-aware, UTC
+    on_behalf_of: Actor | None = None  # the human the agent acts for (the ``act`` claim)
 
 
 class InvalidToken(Exception):
@@ -191,4 +194,27 @@ def _identity(claims: Mapping[str, Any]) -> VerifiedIdentity:
         expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise InvalidToken("token expiry out of range") from None
-    return VerifiedIdentity(sub=sub, kind=kind, name=name, jti=jti, expires_at=expires_at)
+    return VerifiedIdentity(
+        sub=sub,
+        kind=kind,
+        name=name,
+        jti=jti,
+        expires_at=expires_at,
+        on_behalf_of=_on_behalf_of(claims.get("act"), agent_sub=sub),
+    )
+
+
+def _on_behalf_of(act: Any, *, agent_sub: str) -> Actor | None:
+    """The principal named by an ``act`` claim, checked strictly (no nested chains)."""
+    if act is None:
+        return None
+    if not isinstance(act, dict) or set(act) != ACT_MEMBERS:
+        raise InvalidToken("token act claim is malformed")
+    sub, kind, name = act["sub"], act["kind"], act["name"]
+    if not all(isinstance(value, str) and value for value in (sub, kind, name)):
+        raise InvalidToken("token act claim is malformed")
+    if kind not in ON_BEHALF_OF_KINDS:
+        raise InvalidToken("token act claim kind not accepted")
+    if sub == agent_sub:
+        raise InvalidToken("token acts on behalf of itself")
+    return Actor(sub=sub, kind=kind, name=name)

@@ -7,6 +7,8 @@ the addon chain at the right moments.
     client ──SSLRequest/Startup──▶ agent                         PostgreSQL
     client ◀──AuthenticationCleartextPassword── agent
     client ──PasswordMessage(gateway token)──▶ agent ── addons.authorize (token, grant)
+                                               (ephemeral resources: CREATE ROLE first,
+                                                ephemeral.py; dropped when the session ends)
                                                agent ──Startup + SCRAM/md5──▶ upstream
     client ◀──AuthenticationOk, ParameterStatus*, BackendKeyData(ours), ReadyForQuery──
     client ◀═════════════ relay (raw bytes; framers only observe) ═════════▶ upstream
@@ -18,15 +20,23 @@ import asyncio
 import contextlib
 import logging
 
-from dataplane.core import tls as tls_contexts
+from dataplane.contract import ResourceSpec
 from dataplane.core.addons import ConnectRequest, Refusal, RefusalKind, Statement
 from dataplane.core.server import READ_CHUNK, GatewayServices, open_upstream
 from dataplane.core.session import Session
 from dataplane.core.tasks import spawn
+from dataplane.protocols.postgres import upstream
 from dataplane.protocols.postgres.cancel import CancelKeys, CancelTarget
+from dataplane.protocols.postgres.ephemeral import (
+    EPHEMERAL,
+    EphemeralRoles,
+    IssuedRole,
+    NoAccessLevel,
+)
 from dataplane.protocols.postgres.wire import errors, messages
 from dataplane.protocols.postgres.wire.framing import MessageFramer, StartupFramer
 from dataplane.protocols.postgres.wire.login import UpstreamLogin, UpstreamLoginFailed
+from dataplane.protocols.postgres.wire.simple_query import QueryFailed
 from dataplane.protocols.postgres.wire.startup import (
     CancelRequest,
     GSSENCRequest,
@@ -92,6 +102,8 @@ class PostgresProxy:
     def __init__(self, services: GatewayServices) -> None:
         self.services = services
         self.cancel_keys = CancelKeys()
+        self.ephemeral_roles = EphemeralRoles(services)
+        self.ephemeral_roles.start_reconciler()
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await PostgresConnection(self, reader, writer).run()
@@ -128,9 +140,18 @@ class PostgresConnection:
         self.to_client = MessageFramer(SERVER_MAX_MESSAGE, wanted=SERVER_TYPES_TRACKED)
         self.to_server = MessageFramer(CLIENT_MAX_MESSAGE, wanted=CLIENT_TYPES_TRACKED)
         self.tracker = StatementTracker()
+        self.ephemeral_role: IssuedRole | None = None  # credential_mode "ephemeral" only
+        self.end_reason = "connection refused"
 
     # -- the whole life of a connection ------------------------------------------------------
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            if self.ephemeral_role is not None:
+                self.proxy.ephemeral_roles.retire(self.ephemeral_role, self.end_reason)
+
+    async def _run(self) -> None:
         try:
             await self._establish()
         except Refused as refused:
@@ -172,6 +193,7 @@ class PostgresConnection:
         try:
             reason = await self._relay()
         finally:
+            self.end_reason = f"session ended: {reason}"
             self.services.sessions.remove(self.session)
             if self.cancel_pid is not None:
                 self.proxy.cancel_keys.withdraw(self.cancel_pid)
@@ -266,10 +288,18 @@ class PostgresConnection:
     async def _login_upstream(self) -> None:
         resource = self.session.resource
         assert resource is not None
+        user, password = await self._upstream_credentials(resource)
+        forwarded = {
+            k: v for k, v in self.session.client_parameters.items() if k in FORWARDED_PARAMETERS
+        }
+        login = UpstreamLogin(
+            user=user, database=resource.database, password=password, parameters=forwarded
+        )
         try:
             async with asyncio.timeout(UPSTREAM_LOGIN_TIMEOUT_S):
-                await self._connect_upstream()
-                login = await self._run_upstream_login()
+                connection = await upstream.connect(resource)
+                self.upstream_reader, self.upstream_writer = connection.reader, connection.writer
+                await upstream.log_in(connection, login)
         except (OSError, TimeoutError, UpstreamLoginFailed, errors.ProtocolViolation) as exc:
             log.warning("upstream login to %s failed: %s", resource.name, exc)
             raise Refused(
@@ -281,47 +311,31 @@ class PostgresConnection:
             ) from exc
         await self._greet_client(login)
 
-    async def _connect_upstream(self) -> None:
-        resource = self.session.resource
-        assert resource is not None
-        self.upstream_reader, self.upstream_writer = await open_upstream(
-            resource.host, resource.port
-        )
-        context = tls_contexts.client_context(resource.upstream_tls, None)
-        if context is None:
-            return
-        self.upstream_writer.write(messages.ssl_request())
-        await self.upstream_writer.drain()
-        answer = await self.upstream_reader.readexactly(1)
-        if answer == b"S":
-            await self.upstream_writer.start_tls(context, server_hostname=resource.host)
-        elif resource.upstream_tls == "require":
-            raise UpstreamLoginFailed(errors.CONNECTION_FAILURE, "upstream does not offer TLS")
-
-    async def _run_upstream_login(self) -> UpstreamLogin:
-        resource = self.session.resource
-        assert resource is not None and self.upstream_reader and self.upstream_writer
-        forwarded = {
-            k: v for k, v in self.session.client_parameters.items() if k in FORWARDED_PARAMETERS
-        }
-        login = UpstreamLogin(
-            user=resource.upstream_user,
-            database=resource.database,
-            password=resource.upstream_password,
-            parameters=forwarded,
-        )
-        self.upstream_writer.write(login.start())
-        framer = MessageFramer(PASSWORD_MAX_MESSAGE * 4)
-        while not login.done:
-            data = await self.upstream_reader.read(READ_CHUNK)
-            if not data:
-                raise UpstreamLoginFailed(errors.CONNECTION_FAILURE, "upstream closed during login")
-            for message_type, body in framer.feed(data):
-                reply = login.receive(message_type, body)
-                if reply:
-                    self.upstream_writer.write(reply)
-            await self.upstream_writer.drain()
-        return login
+    async def _upstream_credentials(self, resource: ResourceSpec) -> tuple[str, str | None]:
+        """Who the session logs in as upstream: the stored user, or (ephemeral mode) a role
+        made for this session alone inside the grant's access level."""
+        if resource.credential_mode != EPHEMERAL:
+            return resource.upstream_user, resource.upstream_password
+        try:
+            self.ephemeral_role = await self.proxy.ephemeral_roles.issue(self.session)
+        except NoAccessLevel as exc:
+            raise Refused(Refusal(RefusalKind.NO_GRANT, str(exc))) from exc
+        except (
+            OSError,
+            TimeoutError,
+            QueryFailed,
+            UpstreamLoginFailed,
+            errors.ProtocolViolation,
+        ) as exc:
+            log.warning("creating a session role on %s failed: %s", resource.name, exc)
+            raise Refused(
+                Refusal(
+                    RefusalKind.UPSTREAM_FAILED,
+                    f'the gateway could not create a session role on resource "{resource.name}"',
+                    str(exc),
+                )
+            ) from exc
+        return self.ephemeral_role.credential.name, self.ephemeral_role.password
 
     async def _greet_client(self, login: UpstreamLogin) -> None:
         resource = self.session.resource

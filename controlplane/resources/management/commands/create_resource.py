@@ -1,6 +1,7 @@
 """``manage.py create_resource NAME --agent A --host H --port P --database D
 --upstream-user U (--upstream-password-file F | --upstream-password-env VAR)
-[--protocol postgres] [--upstream-tls prefer] [--exists-ok]``
+[--protocol postgres] [--upstream-tls prefer] [--credential-mode static|ephemeral]
+[--access-level NAME=ROLE ...] [--default-access-level NAME] [--exists-ok]``
 
 The password is read from a file or an environment variable, never from the command line,
 where other local users could read it in the process list.
@@ -40,6 +41,19 @@ class Command(ServiceCommand):
         parser.add_argument(
             "--upstream-tls", default=Resource.Tls.PREFER, choices=Resource.Tls.values
         )
+        parser.add_argument(
+            "--credential-mode",
+            default=Resource.CredentialMode.STATIC,
+            choices=Resource.CredentialMode.values,
+        )
+        parser.add_argument(
+            "--access-level",
+            action="append",
+            default=[],
+            metavar="NAME=ROLE",
+            help="an access level and the upstream role behind it (repeatable)",
+        )
+        parser.add_argument("--default-access-level", default="", metavar="NAME")
         parser.add_argument("--exists-ok", action="store_true", help="skip an existing resource")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -55,6 +69,9 @@ class Command(ServiceCommand):
             upstream_user=options["upstream_user"],
             upstream_password=_password(options),
             upstream_tls=options["upstream_tls"],
+            credential_mode=options["credential_mode"],
+            access_levels=_access_levels(options["access_level"]),
+            default_access_level=options["default_access_level"],
             agent=_agent(options["agent"]),
         )
         self.stderr.write(f"created resource {resource.name} on agent {resource.agent.name}")
@@ -75,6 +92,16 @@ def _agent(name: str) -> Agent:
         return agent_get(name=name)
     except Agent.DoesNotExist:
         raise CommandError(f"no agent named {name!r}") from None
+
+
+def _access_levels(specs: list[str]) -> list[dict[str, str]]:
+    levels = []
+    for spec in specs:
+        name, sep, role = spec.partition("=")
+        if not sep:
+            raise CommandError(f"--access-level wants NAME=ROLE, got {spec!r}")
+        levels.append({"name": name, "upstream_role": role})
+    return levels
 
 
 def _password(options: dict[str, Any]) -> str:

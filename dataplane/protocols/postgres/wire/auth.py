@@ -116,6 +116,23 @@ class ScramSha256Client:
         self._state = new
 
 
+def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (as in pg_authid).
+
+    Giving the server this instead of the password keeps the password itself out of the
+    server's statement logs and out of pg_stat_activity.
+    """
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", saslprep(password).encode("utf-8"), salt, iterations)
+    stored_key = hashlib.sha256(_hmac(salted, b"Client Key")).digest()
+    server_key = _hmac(salted, b"Server Key")
+    b64 = base64.b64encode
+    return (
+        f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}"
+        f"${b64(stored_key).decode()}:{b64(server_key).decode()}"
+    )
+
+
 def saslprep(password: str) -> str:
     """SASLprep (RFC 4013) exactly as PostgreSQL's pg_saslprep applies it to passwords.
 

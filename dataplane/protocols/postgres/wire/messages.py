@@ -245,6 +245,11 @@ def sasl_response(data: bytes) -> bytes:
     return _message(SASL_RESPONSE, data)
 
 
+def query(sql: str) -> bytes:
+    """Query: one or more SQL statements by the simple query protocol."""
+    return _message(QUERY, _cstring(sql))
+
+
 def terminate() -> bytes:
     return _message(TERMINATE, b"")
 

@@ -1,0 +1,13 @@
+"""``manage.py approve_request REQUEST_ID --as APPROVER [--comment TEXT]``"""
+
+from typing import Any
+
+from controlplane.access.management.commands._decision import DecisionCommand
+from controlplane.access.services import access_request_approve
+
+
+class Command(DecisionCommand):
+    help = "Approve an access request as APPROVER; prints the request's status."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.decide(access_request_approve, options)

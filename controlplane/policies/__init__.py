@@ -1,0 +1,2 @@
+"""Policies: per resource, who may request access, who approves, for how long, at which
+access level, and which requests are approved without a human."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PoliciesConfig(AppConfig):
+    name = "controlplane.policies"
+    label = "policies"
+    verbose_name = "Access policies"

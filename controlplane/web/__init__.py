@@ -1,0 +1,2 @@
+"""Server-rendered pages for people: sign-in, sign-out and the home page. The console grows
+here (Django templates; htmx later)."""
