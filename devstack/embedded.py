@@ -171,7 +171,7 @@ def main() -> None:
             print("No PostgreSQL answers on 127.0.0.1:5432; starting a throwaway cluster.")
             cluster, upstream = _throwaway_postgres()
         cp.bootstrap()
-        cp.start()
+        cp.start(housekeeping=True)
         agent_token, demo_key = _set_up(cp, upstream)
         agent = Agent(
             STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=_port(6432)

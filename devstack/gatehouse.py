@@ -40,6 +40,7 @@ class ControlPlane:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.process: ChildProcess | None = None
+        self.housekeeping: ChildProcess | None = None
         self.admin_key_file = self.dir / "admin.api-key"
         self.env = {**self._environment(), **(extra_env or {})}
 
@@ -88,7 +89,9 @@ class ControlPlane:
         if not self.admin_key_file.exists():
             self.manage("create_admin", admin, "--api-key-out", str(self.admin_key_file))
 
-    def start(self) -> ControlPlane:
+    def start(self, *, housekeeping: bool = False) -> ControlPlane:
+        """Serve under uvicorn; with `housekeeping`, also run the periodic jobs (request and
+        grant expiry) that Celery beat runs in production."""
         argv = [
             sys.executable,
             "-m",
@@ -112,12 +115,18 @@ class ControlPlane:
             wait_for_port(self.port, timeout_s=60)
         except TimeoutError:
             raise RuntimeError(f"control plane did not start:\n{self.process.log_tail()}") from None
+        if housekeeping:
+            self.housekeeping = ChildProcess(
+                [sys.executable, str(REPO / "manage.py"), "run_housekeeping", "--interval", "30"],
+                log_path=self.dir / "housekeeping.log", env=self.env, cwd=REPO,
+            )  # fmt: skip
         return self
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
+        for child in (self.housekeeping, self.process):
+            if child is not None:
+                child.stop()
+        self.process = self.housekeeping = None
 
     # -- REST API as the admin -----------------------------------------------------------------
     def api(
