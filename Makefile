@@ -17,7 +17,7 @@ test: bootstrap lint
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy dataplane
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 unit: bootstrap
@@ -27,7 +27,7 @@ integration: bootstrap
 	$(PY) -m pytest tests/integration
 
 bench: bootstrap
-	$(PY) -m bench.pgbench_compare
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

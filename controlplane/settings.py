@@ -12,7 +12,9 @@ from controlplane.config.env import env_bool, env_choice, env_int, env_list, env
 from controlplane.config.keys import fernet_keys_from_env, secret_key_from_env
 from controlplane.config.testing import running_under_pytest_django, test_key_defaults_apply
 from controlplane.identities.oidc.config import oidc_config_from_env
+from controlplane.identities.saml.config import saml_config_from_env
 from controlplane.jobs.config import webhook_from_env
+from controlplane.web.config import agent_public_address_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -84,6 +86,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the console's static files (htmx) from the app process; see STATICFILES_DIRS.
+    "controlplane.web.staticfiles.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,6 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "controlplane.identities.saml.context.saml_sign_in",
             ],
         },
     },
@@ -129,8 +134,17 @@ AUTH_USER_MODEL = "identities.User"
 # reads the rest); passwords only for administrators and only with GATEHOUSE_LOCAL_LOGIN=true.
 GATEHOUSE_OIDC = oidc_config_from_env()
 GATEHOUSE_LOCAL_LOGIN = env_bool("GATEHOUSE_LOCAL_LOGIN", False)
+# SAML 2.0 sign-in when GATEHOUSE_SAML_IDP_METADATA_URL (or _FILE) is set; see
+# controlplane/identities/saml/config.py.
+GATEHOUSE_SAML = saml_config_from_env()
+# The command line (`gatehouse login`): its public client at the provider (device flow), and
+# the audience of provider access tokens accepted as API bearer tokens. Both optional; see
+# controlplane/identities/bearer_oidc.py.
+GATEHOUSE_OIDC_CLI_CLIENT_ID = env_str("GATEHOUSE_OIDC_CLI_CLIENT_ID").strip()
+GATEHOUSE_OIDC_API_AUDIENCE = env_str("GATEHOUSE_OIDC_API_AUDIENCE").strip()
 AUTHENTICATION_BACKENDS = [
     "controlplane.identities.oidc.backend.OidcBackend",
+    "controlplane.identities.saml.backend.SamlBackend",
     "controlplane.identities.local_login.LocalPasswordBackend",
 ]
 LOGIN_URL = "web:login"
@@ -150,10 +164,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Front-end packages come from frontend/package-lock.json (scripts/bootstrap.sh runs npm ci);
+# the console loads /static/htmx/htmx.min.js. WhiteNoise serves files found by the finders,
+# so no collectstatic step is needed to run; a container build may still collect them.
+STATICFILES_DIRS = [("htmx", BASE_DIR / "frontend" / "node_modules" / "htmx.org" / "dist")]
+WHITENOISE_USE_FINDERS = True
+
+# Where people reach the data-plane agent with psql ("host:port"), shown on "My access".
+GATEHOUSE_AGENT_PUBLIC_ADDRESS = agent_public_address_from_env()
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "controlplane.identities.authentication.ApiKeyAuthentication",
+        "controlplane.identities.bearer_oidc.OidcBearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -1,4 +1,5 @@
-"""Root URLs: the REST API, the Django admin, a health check, OIDC sign-in and the web pages."""
+"""Root URLs: the REST API, the Django admin, a health check, OIDC and SAML sign-in, the web
+pages."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -10,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("oidc/", include("controlplane.identities.oidc.urls")),
+    path("saml/", include("controlplane.identities.saml.urls")),
     path("", include("controlplane.web.urls")),
 ]

@@ -15,12 +15,15 @@ from dataplane.core.addons import AddonChain
 from dataplane.core.config import ConfigStore
 from dataplane.core.server import GatewayServices, Listen, start_listener
 from dataplane.core.session import SessionRegistry
-from dataplane.core.tasks import spawn
+from dataplane.core.tasks import cancel_and_wait, spawn, wait_for_unfinished
 from dataplane.link.client import ControlPlaneLink
 from dataplane.link.spool import Spool
 from dataplane.protocols import PROTOCOLS
 
 log = logging.getLogger("gatehouse.agent")
+
+# How long a clean stop waits for sessions to end and their credentials to be dropped.
+SHUTDOWN_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,7 @@ async def run_agent(settings: AgentSettings) -> None:
     try:
         await _serve_when_configured(settings, services, stop)
     finally:
-        for session in sessions:
-            session.terminate("the gateway agent is shutting down")
+        await _end_sessions(sessions, grace_s=SHUTDOWN_GRACE_S)
         link_task.cancel()
         await asyncio.gather(link_task, return_exceptions=True)
         await spool.close()
@@ -91,6 +93,23 @@ async def _serve_when_configured(
     await stopping
     for server in servers:
         server.close()
+
+
+async def _end_sessions(sessions: SessionRegistry, *, grace_s: float) -> None:
+    """Terminate live sessions and wait (bounded) for their endings and the cleanup they start,
+    so per-session roles are dropped and audited before the spool closes, not left to the
+    reconciler at the next start. What is still running at the deadline is cancelled."""
+    for session in sessions:
+        session.terminate("the gateway agent is shutting down")
+    unfinished = await wait_for_unfinished(grace_s)
+    if unfinished:
+        log.warning(
+            "cancelling %d task(s) still running %.0f s after shutdown began: %s",
+            len(unfinished),
+            grace_s,
+            ", ".join(sorted(task.get_name() for task in unfinished)),
+        )
+        await cancel_and_wait(*unfinished)
 
 
 def _stop_on_signals() -> asyncio.Event:

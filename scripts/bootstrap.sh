@@ -21,6 +21,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/n
 need node nodejs
 need npm npm
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# pysaml2 (SAML sign-in) signs and verifies XML with the xmlsec1 program.
+need xmlsec1 xmlsec1
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "bootstrap: installing Debian packages: ${missing[*]}"
@@ -47,9 +49,25 @@ if [ ! -f "$stamp" ] || [ requirements/base.txt -nt "$stamp" ] || [ requirements
   touch "$stamp"
 fi
 
+# The `gatehouse` command (cli/) as an editable install; redone when pyproject.toml changes.
+cli_stamp="$VENV/.cli-stamp"
+if [ ! -f "$cli_stamp" ] || [ pyproject.toml -nt "$cli_stamp" ] || [ ! -x "$VENV/bin/gatehouse" ]; then
+  echo "bootstrap: installing the gatehouse command"
+  "$VENV/bin/pip" install -q --no-deps -e .
+  touch "$cli_stamp"
+fi
+
 # The test OpenID provider's npm packages, from the lockfile; reinstalled when it changes.
 oidc=devstack/oidc
 if [ ! -d "$oidc/node_modules" ] || [ "$oidc/package-lock.json" -nt "$oidc/node_modules/.package-lock.json" ]; then
   echo "bootstrap: installing the test OpenID provider's npm packages"
   (cd "$oidc" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The web console's front-end packages (htmx), from the lockfile; Django serves them as static
+# files from frontend/node_modules (STATICFILES_DIRS). Reinstalled when the lockfile changes.
+frontend=frontend
+if [ ! -d "$frontend/node_modules" ] || [ "$frontend/package-lock.json" -nt "$frontend/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: installing the web console's npm packages"
+  (cd "$frontend" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -78,6 +78,7 @@ class GrantListCreateApi(APIView):
             duration=timedelta(seconds=seconds) if seconds else None,
             expires_at=data.get("expires_at"),
             reason=data["reason"],
+            access_level=data["access_level"],
         )
         return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
 

@@ -15,6 +15,9 @@ class GrantInputSerializer(serializers.Serializer):
     duration_seconds = serializers.IntegerField(required=False, min_value=1)
     expires_at = serializers.DateTimeField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    access_level = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=63
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("duration_seconds" in attrs) == ("expires_at" in attrs):

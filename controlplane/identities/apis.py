@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -99,3 +100,48 @@ class ServiceAccountApiKeyCreateApi(APIView):
         issued = api_key_create(actor=request.user, user=account)
         body = serializers.ApiKeyCreatedSerializer(issued).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class AuthConfigApi(APIView):
+    """What a command-line client needs before it has any credential: the OpenID provider
+    and the public client to sign in with (device flow), and where the agent listens.
+    Public by design: none of it is secret, and the client secret is never included."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="auth_config", responses=serializers.AuthConfigOutputSerializer)
+    def get(self, request: Request) -> Response:
+        config = settings.GATEHOUSE_OIDC
+        cli_client_id = settings.GATEHOUSE_OIDC_CLI_CLIENT_ID if config is not None else ""
+        body = {
+            "issuer": config.issuer if config is not None else None,
+            "cli_client_id": cli_client_id or None,
+            "scopes": config.scopes if config is not None else None,
+            "agent_postgres_address": _agent_address(),
+        }
+        return Response(serializers.AuthConfigOutputSerializer(body).data)
+
+
+def _agent_address() -> str | None:
+    address = getattr(settings, "GATEHOUSE_AGENT_PUBLIC_ADDRESS", None)
+    if address is None:
+        return None
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    return f"{host}:{address.port}"
+
+
+class WhoAmIApi(APIView):
+    """Who the presented credential is (the command line shows it and filters by it)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="me", responses=serializers.WhoAmIOutputSerializer)
+    def get(self, request: Request) -> Response:
+        user = request.user
+        body = {
+            "username": user.get_username(),
+            "kind": user.kind,
+            "groups": sorted(user.groups.values_list("name", flat=True)),
+        }
+        return Response(serializers.WhoAmIOutputSerializer(body).data)

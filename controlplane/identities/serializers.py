@@ -39,3 +39,20 @@ class ApiKeyCreatedSerializer(serializers.Serializer):
 
 class ServiceAccountCreatedSerializer(ServiceAccountOutputSerializer):
     api_key = serializers.CharField(help_text="Shown only in this response.")
+
+
+class AuthConfigOutputSerializer(serializers.Serializer):
+    issuer = serializers.CharField(allow_null=True, help_text="The OpenID provider, if any.")
+    cli_client_id = serializers.CharField(
+        allow_null=True, help_text="The command line's public client (device flow)."
+    )
+    scopes = serializers.CharField(allow_null=True)
+    agent_postgres_address = serializers.CharField(
+        allow_null=True, help_text="host:port where people reach the agent with psql."
+    )
+
+
+class WhoAmIOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    kind = serializers.CharField()
+    groups = serializers.ListField(child=serializers.CharField())

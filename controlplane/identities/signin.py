@@ -45,6 +45,7 @@ class SignInAction(StrEnum):
 
 class SignInMethod(StrEnum):
     OIDC = "oidc"
+    SAML = "saml"
     PASSWORD = "password"
 
 
@@ -60,11 +61,24 @@ def oidc_identity_sign_in(*, issuer: str, claims: Mapping[str, Any], groups_clai
     """Sign in the person the provider's verified ``claims`` describe: create their user at
     the first sign-in, refresh name and email, replace their groups, audit. Raises
     SignInRefused (and audits the refusal) for unusable claims or a disabled user."""
+    return external_identity_sign_in(
+        issuer=issuer, claims=claims, groups_claim=groups_claim, method=SignInMethod.OIDC
+    )
+
+
+def external_identity_sign_in(
+    *, issuer: str, claims: Mapping[str, Any], groups_claim: str, method: SignInMethod
+) -> User:
+    """The one sign-in path for every identity provider (OIDC, SAML): ``claims`` use OIDC's
+    standard names (a SAML assertion is translated to them first) and have been verified by
+    the caller; ``method`` is recorded in the audit event."""
     try:
         with transaction.atomic():
-            return _oidc_sign_in(issuer=issuer, claims=claims, groups_claim=groups_claim)
+            return _external_sign_in(
+                issuer=issuer, claims=claims, groups_claim=groups_claim, method=method
+            )
     except SignInRefused as refusal:
-        _refusal_record(issuer=issuer, claims=claims, reason=refusal.reason)
+        _refusal_record(issuer=issuer, claims=claims, reason=refusal.reason, method=method)
         raise
 
 
@@ -86,7 +100,9 @@ def identity_sign_out_record(*, user: User) -> None:
         audit_event_record(actor=user, action=SignInAction.SIGNED_OUT)
 
 
-def _oidc_sign_in(*, issuer: str, claims: Mapping[str, Any], groups_claim: str) -> User:
+def _external_sign_in(
+    *, issuer: str, claims: Mapping[str, Any], groups_claim: str, method: SignInMethod
+) -> User:
     subject = _subject(claims)
     groups = _groups(claims, groups_claim)
     link = (
@@ -112,7 +128,7 @@ def _oidc_sign_in(*, issuer: str, claims: Mapping[str, Any], groups_claim: str) 
     added, removed = _groups_replace(user, groups)
     identity_sign_in_record(
         user=user,
-        method=SignInMethod.OIDC,
+        method=method,
         details={
             "issuer": issuer,
             "subject": subject,
@@ -183,7 +199,9 @@ def _groups_replace(user: User, names: set[str]) -> tuple[list[str], list[str]]:
     return sorted(names - current), sorted(current - names)
 
 
-def _refusal_record(*, issuer: str, claims: Mapping[str, Any], reason: str) -> None:
+def _refusal_record(
+    *, issuer: str, claims: Mapping[str, Any], reason: str, method: SignInMethod
+) -> None:
     # Only reached after the provider's signature was verified, so anonymous callers can't
     # use it to fill the audit log.
     subject = claims.get("sub")
@@ -192,7 +210,7 @@ def _refusal_record(*, issuer: str, claims: Mapping[str, Any], reason: str) -> N
             actor=None,
             action=SignInAction.SIGN_IN_REFUSED,
             payload={
-                "method": str(SignInMethod.OIDC),
+                "method": str(method),
                 "issuer": issuer,
                 "subject": subject if isinstance(subject, str) else "",
                 "reason": reason,

@@ -1,8 +1,9 @@
-"""/, /login/ and /logout/."""
+"""The console: sign-in and home, requests (/resources/), the approvals inbox (/approvals/),
+and the person's own grants and gateway tokens (/access/)."""
 
 from django.urls import path
 
-from controlplane.web import views
+from controlplane.web import access_views, views
 
 app_name = "web"
 
@@ -10,4 +11,27 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("resources/", access_views.resources, name="resources"),
+    path("resources/requests", access_views.my_requests, name="my_requests"),
+    path(
+        "resources/<slug:resource_name>/request",
+        access_views.access_request_new,
+        name="access_request_new",
+    ),
+    path(
+        "requests/<uuid:request_id>/withdraw",
+        access_views.access_request_withdraw_view,
+        name="access_request_withdraw",
+    ),
+    path("approvals/", access_views.approvals, name="approvals"),
+    path("approvals/inbox", access_views.approvals_inbox, name="approvals_inbox"),
+    path(
+        "requests/<uuid:request_id>/decide",
+        access_views.access_request_decide,
+        name="access_request_decide",
+    ),
+    path("grants/<uuid:grant_id>/revoke", access_views.grant_revoke_view, name="grant_revoke"),
+    path("access/", access_views.my_access, name="my_access"),
+    path("access/grants", access_views.my_access_grants, name="my_access_grants"),
+    path("access/token", access_views.gateway_token, name="gateway_token"),
 ]

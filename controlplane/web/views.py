@@ -16,13 +16,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from controlplane.identities.local_login import local_login_enabled
 from controlplane.identities.oidc.library import oidc_config
 from controlplane.identities.signin import identity_sign_out_record
+from controlplane.web.pages import page
 
 
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     groups = sorted(request.user.groups.values_list("name", flat=True))
-    return render(request, "web/home.html", {"groups": groups})
+    return page(request, "web/home.html", {"groups": groups})
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dataplane.core.addons import AddonChain
 from dataplane.core.config import ConfigStore
 from dataplane.core.session import SessionRegistry
+from dataplane.core.tasks import hold_current_task
 
 log = logging.getLogger("gatehouse.server")
 
@@ -49,6 +50,8 @@ async def start_listener(listen: Listen, handler: ConnectionHandler) -> asyncio.
     """Accept clients on host:port and run `handler` for each (errors logged, never raised)."""
 
     async def guarded(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A clean stop waits for a connection to end (and start its cleanup) before exiting.
+        hold_current_task(name=f"{listen.protocol}-connection", finish_before_exit=True)
         try:
             await handler(reader, writer)
         except Exception:

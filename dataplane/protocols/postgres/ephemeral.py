@@ -171,10 +171,12 @@ class EphemeralRoles:
         return IssuedRole(credential=credential, resource=resource, password=password)
 
     def retire(self, issued: IssuedRole, reason: str) -> asyncio.Task[None]:
-        """Drop the role in the background; a failure is logged and left to the reconciler."""
+        """Drop the role in the background (a clean stop waits for it); a failure is logged
+        and left to the reconciler."""
         return spawn(
             self._drop(issued.resource, issued.credential, reason),
             name=f"pg-drop-role-{issued.credential.name}",
+            finish_before_exit=True,
         )
 
     async def _drop(self, resource: ResourceSpec, credential: Credential, reason: str) -> None:

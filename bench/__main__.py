@@ -1,0 +1,34 @@
+"""`make bench`: every benchmark, in order; `python -m bench NAME...` runs only those named.
+
+pgbench (data-plane throughput and memory), revocation (grant revoke -> live session cut),
+exchange (token exchange throughput against plain token minting). Each prints its tables and
+writes JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from bench import pgbench_compare, revocation_latency, token_exchange
+
+BENCHMARKS: dict[str, Callable[[], object]] = {
+    "pgbench": pgbench_compare.main,
+    "revocation": revocation_latency.main,
+    "exchange": token_exchange.main,
+}
+
+
+def main(names: list[str]) -> int:
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    for name in names or BENCHMARKS:
+        print(f"\n=== bench: {name} ===", flush=True)
+        BENCHMARKS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

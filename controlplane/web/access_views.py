@@ -1,0 +1,322 @@
+"""Console pages for just-in-time access: ask for a resource, decide requests, use and end
+grants. Thin: each view parses a form, calls one service or selector and renders. Writes are
+POSTs with CSRF; htmx requests get the fragment that changed, plain form posts a redirect
+(or the page again with its errors), so every page also works without JavaScript."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from controlplane.access.models import AccessRequest, Grant
+from controlplane.access.selectors import (
+    access_requests_awaiting,
+    access_requests_visible_to,
+    grant_get,
+)
+from controlplane.access.services import (
+    access_request_approve,
+    access_request_create,
+    access_request_deny,
+    access_request_withdraw,
+    grant_revoke,
+)
+from controlplane.identities.tokens import gateway_token_mint
+from controlplane.web.forms import AccessRequestForm, DecisionForm, TokenForm
+from controlplane.web.pages import is_htmx, page
+from controlplane.web.roles import console_roles
+from controlplane.web.selectors import (
+    access_requests_decided_by,
+    access_requests_of,
+    grants_active_of,
+    grants_revocable_by,
+    policies_requestable_by,
+)
+
+DECISIONS: dict[str, Callable[..., AccessRequest]] = {
+    "approve": access_request_approve,
+    "deny": access_request_deny,
+}
+
+
+# -- resources and my requests ---------------------------------------------------------------
+@require_GET
+@login_required
+def resources(request: HttpRequest) -> HttpResponse:
+    return _resources_page(request)
+
+
+@require_POST
+@login_required
+def access_request_new(request: HttpRequest, resource_name: str) -> HttpResponse:
+    policy = policies_requestable_by(user=request.user).filter(resource__name=resource_name).first()
+    if policy is None:
+        raise Http404("no such resource you may request")
+    form = AccessRequestForm(request.POST, policy=policy)
+    if form.is_valid() and _service_call(
+        form,
+        access_request_create,
+        actor=request.user,
+        resource=policy.resource,
+        duration=form.duration,
+        access_level=form.cleaned_data["access_level"],
+        reason=form.cleaned_data["reason"],
+    ):
+        messages.success(request, f"Requested {policy.resource.name}: waiting for approval.")
+        return redirect("web:resources")
+    return _resources_page(request, bound=form, status=400)
+
+
+@require_POST
+@login_required
+def access_request_withdraw_view(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    access_request = _visible_request(request, request_id)
+    error = _attempt(
+        access_request_withdraw, actor=request.user, request=access_request, comment=""
+    )
+    access_request.refresh_from_db()
+    return _outcome(
+        request,
+        error,
+        success=f"Request for {access_request.resource.name} withdrawn.",
+        fragment=("web/partials/my_request_row.html", {"item": access_request}),
+        fallback="web:resources",
+        changed="requests-changed",
+    )
+
+
+@require_GET
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    """The rows of the person's own requests, for polling (statuses change elsewhere)."""
+    context = {"my_requests": access_requests_of(user=request.user)}
+    return page(request, "web/partials/my_request_rows.html", context)
+
+
+def _resources_page(
+    request: HttpRequest, *, bound: AccessRequestForm | None = None, status: int = 200
+) -> HttpResponse:
+    offers = [
+        bound
+        if bound is not None and bound.policy.pk == policy.pk
+        else AccessRequestForm(policy=policy)
+        for policy in policies_requestable_by(user=request.user)
+    ]
+    context = {"offers": offers, "my_requests": access_requests_of(user=request.user)}
+    return page(request, "web/resources.html", context, status=status)
+
+
+# -- approvals --------------------------------------------------------------------------------
+@require_GET
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    _require_approver(request)
+    return page(request, "web/approvals.html", _inbox_context(request))
+
+
+@require_GET
+@login_required
+def approvals_inbox(request: HttpRequest) -> HttpResponse:
+    """The inbox's sections alone, for polling and for refreshing after a decision."""
+    _require_approver(request)
+    return page(request, "web/partials/inbox.html", _inbox_context(request))
+
+
+def _inbox_context(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "pending": access_requests_awaiting(approver=request.user),
+        "decided": access_requests_decided_by(approver=request.user),
+        "revocable": grants_revocable_by(user=request.user),
+    }
+
+
+@require_POST
+@login_required
+def access_request_decide(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    _require_approver(request)
+    access_request = _visible_request(request, request_id)
+    form = DecisionForm(request.POST)
+    error: Refusal | None = Refusal("choose approve or deny", 400)
+    if form.is_valid():
+        decide = DECISIONS[form.cleaned_data["decision"]]
+        comment = form.cleaned_data["comment"]
+        error = _attempt(decide, actor=request.user, request=access_request, comment=comment)
+    access_request.refresh_from_db()
+    who = f"{access_request.requester.get_username()}'s request for {access_request.resource.name}"
+    return _outcome(
+        request,
+        error,
+        success=f"{who}: {access_request.get_status_display().lower()}.",
+        fragment=("web/partials/decided_row.html", {"item": access_request}),
+        fallback="web:approvals",
+        changed="inbox-changed",
+    )
+
+
+@require_POST
+@login_required
+def grant_revoke_view(request: HttpRequest, grant_id: UUID) -> HttpResponse:
+    grant = _grant_or_404(grant_id)
+    error = _attempt(grant_revoke, actor=request.user, grant=grant, reason="revoked in the console")
+    grant.refresh_from_db()
+    return _outcome(
+        request,
+        error,
+        success=f"{grant.identity.get_username()}'s grant on {grant.resource.name} revoked.",
+        fragment=("web/partials/revoked_row.html", {"grant": grant}),
+        fallback="web:approvals",
+        changed="inbox-changed",
+    )
+
+
+# -- my access ------------------------------------------------------------------------------
+@require_GET
+@login_required
+def my_access(request: HttpRequest) -> HttpResponse:
+    return page(request, "web/my_access.html", _my_access_context(request))
+
+
+@require_GET
+@login_required
+def my_access_grants(request: HttpRequest) -> HttpResponse:
+    """The grant rows alone, for polling (time left, ended grants drop out)."""
+    return page(request, "web/partials/my_grant_rows.html", _my_access_context(request))
+
+
+@never_cache
+@require_POST
+@login_required
+def gateway_token(request: HttpRequest) -> HttpResponse:
+    """Mint a short-lived gateway token for the signed-in person and show it once, with a
+    psql line for one of their granted resources. The token is in this response only: never
+    in a message, the session or a log."""
+    form = TokenForm(request.POST)
+    names = {grant.resource.name for grant in grants_active_of(user=request.user)}
+    if not form.is_valid() or form.cleaned_data["resource"] not in names:
+        return _token_response(request, error="choose a resource you have access to", status=400)
+    minted = gateway_token_mint(actor=request.user, identity=request.user)
+    address = settings.GATEHOUSE_AGENT_PUBLIC_ADDRESS
+    conninfo = (
+        f"host={address.host} port={address.port} dbname={form.cleaned_data['resource']} "
+        f"user={request.user.get_username()} sslmode=require password={minted.token}"
+    )
+    issued = {"conninfo": conninfo, "expires_at": minted.expires_at}
+    return _token_response(request, issued=issued)
+
+
+def _token_response(request: HttpRequest, *, status: int = 200, **token: Any) -> HttpResponse:
+    context = {"token": token}
+    if is_htmx(request):
+        return page(request, "web/partials/token.html", context, status=status)
+    context.update(_my_access_context(request))
+    return page(request, "web/my_access.html", context, status=status)
+
+
+def _my_access_context(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "grants": grants_active_of(user=request.user),
+        "agent_address": settings.GATEHOUSE_AGENT_PUBLIC_ADDRESS,
+    }
+
+
+# -- shared -------------------------------------------------------------------------------------
+def _require_approver(request: HttpRequest) -> None:
+    if not console_roles(request.user).approver:
+        raise PermissionDenied("the approvals inbox is for approvers")
+
+
+def _visible_request(request: HttpRequest, request_id: UUID) -> AccessRequest:
+    try:
+        return access_requests_visible_to(user=request.user).get(pk=request_id)
+    except AccessRequest.DoesNotExist:
+        raise Http404("no such access request") from None
+
+
+def _grant_or_404(grant_id: UUID) -> Grant:
+    try:
+        return grant_get(grant_id=grant_id)
+    except Grant.DoesNotExist:
+        raise Http404("no such grant") from None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A service said no: what to tell the person, and the HTTP status for it."""
+
+    message: str
+    status: int
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _attempt(service: Callable[..., object], **kwargs: Any) -> Refusal | None:
+    """Call ``service``; a refusal becomes what to show (None: it worked)."""
+    try:
+        service(**kwargs)
+    except PermissionDenied as exc:
+        return Refusal(str(exc) or "not allowed", 403)
+    except ValidationError as exc:
+        return Refusal(" ".join(exc.messages), 409)
+    return None
+
+
+def _service_call(form: AccessRequestForm, service: Callable[..., object], **kwargs: Any) -> bool:
+    """Call ``service``; put its refusal on ``form`` (by field where it names one)."""
+    try:
+        service(**kwargs)
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc))
+    except ValidationError as exc:
+        for field, errors in _field_errors(exc).items():
+            form.add_error(field if field in form.fields else None, errors)
+    return not form.errors
+
+
+def _field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    renamed = {"duration": "duration_minutes"}
+    if hasattr(exc, "error_dict"):
+        return {renamed.get(k, k): v for k, v in exc.message_dict.items()}
+    return {"__all__": exc.messages}
+
+
+def _status(error: Refusal | None) -> int:
+    return 200 if error is None else error.status
+
+
+def _outcome(
+    request: HttpRequest,
+    error: Refusal | None,
+    *,
+    success: str,
+    fragment: tuple[str, dict[str, Any]],
+    fallback: str,
+    changed: str,
+) -> HttpResponse:
+    """The answer to a write. Plain form posts: a message and a redirect to ``fallback``.
+    htmx: the changed ``fragment`` (with the refusal, if any), plus events: one that says
+    what happened (the page's live region reads it out), and on success the ``changed``
+    events that make the page's other sections refresh."""
+    message = success if error is None else error.message
+    if not is_htmx(request):
+        (messages.success if error is None else messages.error)(request, message)
+        return redirect(fallback)
+    template, context = fragment
+    response = page(request, template, {**context, "error": error}, status=_status(error))
+    events: dict[str, object] = {"gatehouse-status": {"message": message, "ok": error is None}}
+    if error is None:
+        events.update(dict.fromkeys(changed.split(), True))
+    response["HX-Trigger"] = json.dumps(events)
+    return response
