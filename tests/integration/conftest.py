@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from devstack.gatehouse import Agent, ControlPlane
 from devstack.postgres import PostgresCluster
+from tests.integration.browser import launch_chromium
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +82,23 @@ class Gateway:
                     f"{[e.get('action') for e in events][-20:]}"
                 )
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never Playwright's own browser download)."""
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()  # fresh cookies: every test is a new browser
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from devstack.gatehouse import Agent, ControlPlane
 from devstack.oidc_provider import PERSONAS, OidcClient, OidcProvider, control_plane_client
@@ -27,7 +27,6 @@ from devstack.postgres import PostgresCluster
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 CLI_CLIENT_ID = "gatehouse-cli"
 PASSWORDS = {user.username: user.password for user in PERSONAS}
 GATEHOUSE = Path(sys.executable).with_name("gatehouse")
@@ -130,18 +129,12 @@ def _agent_with_resources(cp: ControlPlane, pg: PostgresCluster, root: Path, por
 
 
 @pytest.fixture(scope="module")
-def page() -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh (installs chromium)")
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context()
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        browser.close()
+def page(browser: Browser) -> Iterator[Page]:
+    """One browser page for the module: the device approvals reuse alice's sign-in."""
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 def provider_sign_in_if_asked(page: Page, stack: CliStack, username: str) -> None:

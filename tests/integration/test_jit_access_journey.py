@@ -16,12 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from devstack.gatehouse import Agent, ControlPlane
 from devstack.oidc_provider import PERSONAS, OidcProvider, control_plane_client
@@ -30,7 +29,6 @@ from devstack.postgres import PostgresCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORDS = {user.username: user.password for user in PERSONAS}
 RESOURCE = "jitdb"
 AGENT_NAME = "edge-jit"
@@ -105,19 +103,6 @@ def journey(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> It
             agent.stop()
         cp.stop()
         provider.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh (installs chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

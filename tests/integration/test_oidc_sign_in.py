@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from devstack.gatehouse import ControlPlane
 from devstack.oidc_provider import (
@@ -25,7 +24,6 @@ from devstack.ports import free_port
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORDS = {user.username: user.password for user in PERSONAS}
 
 
@@ -49,27 +47,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInStack]:
     finally:
         cp.stop()
         provider.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh (installs chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()  # fresh cookies: every test is a new browser
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def sign_in_at_provider(page: Page, stack: SignInStack, username: str) -> None:

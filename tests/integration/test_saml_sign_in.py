@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect
 
 from controlplane.identities.saml.views import CONTINUED
 from devstack.gatehouse import ControlPlane
@@ -20,7 +19,6 @@ from devstack.saml_idp import SamlIdp
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORDS = {user.username: user.password for user in PERSONAS}
 
 
@@ -52,27 +50,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamlStack]:
     finally:
         idp.stop()
         cp.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh (installs chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()  # fresh cookies: every test is a new browser
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def sign_in_at_idp(page: Page, stack: SamlStack, username: str) -> dict[str, str]:
