@@ -1,0 +1,491 @@
+"""The audit log as OCSF 1.3.0 events: one pure function from a leaf document to an event.
+
+Classes (requirements checked against the OCSF 1.3.0 schema, see the tests):
+
+| entries | OCSF class |
+|---|---|
+| sign-ins/outs, token minting and exchange, agent logins, refused connections | Auth. 3002 |
+| database statements and cancel requests | Datastore Activity 6005 |
+| model, tool and HTTP calls (``llm.call``, ``tool.call``, ``http.request``) | API Activity 6003 |
+| masking (``masking.applied``) | Data Security Finding 2006 |
+| blocked or held commands (``guardrail.denied``, ``guardrail.held``) | Detection Finding 2004 |
+| accounts and ephemeral database roles created or dropped | Account Change 3001 |
+| grants, access requests, resources, policies, keys, agents, issuers | Entity Management 3004 |
+| anything else | Base Event 0 (the schema's generic event: no guessed class) |
+
+Every event carries ``metadata.uid`` = the log seq (``metadata.sequence`` too) and
+``metadata.original_time`` = the entry's own time string; ``actor.user`` is the identity that
+acted and ``actor.invoked_by`` names the person it acted for (OCSF 1.3 has no delegation
+object; the full ``on_behalf_of`` is kept in ``unmapped``); ``unmapped`` holds the entry's
+fields OCSF has no place for, the payload whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+OCSF_VERSION = "1.3.0"
+PRODUCT = {"name": "Gatehouse", "vendor_name": "Gatehouse", "feature": {"name": "audit log"}}
+SEVERITY_INFORMATIONAL, SEVERITY_MEDIUM = 1, 3
+STATUS_SUCCESS, STATUS_FAILURE = 1, 2
+OTHER = 99
+
+Entry = Mapping[str, Any]
+Event = dict[str, Any]
+
+
+def ocsf_event(entry: Entry) -> Event:
+    """The OCSF 1.3.0 event for one audit leaf document (``ledger.leaf`` format v1)."""
+    mapper = _mapper_for(str(entry["action"]))
+    event = mapper(entry)
+    class_uid = event["class_uid"]
+    event.setdefault("severity_id", SEVERITY_INFORMATIONAL)
+    return {
+        "category_uid": class_uid // 1000,
+        "type_uid": class_uid * 100 + event["activity_id"],
+        "time": epoch_milliseconds(entry["time"]),
+        "metadata": _metadata(entry),
+        "actor": _actor(entry),
+        "message": _message(entry),
+        **event,
+        "unmapped": _unmapped(entry),
+    }
+
+
+def epoch_milliseconds(rfc3339: str) -> int:
+    """OCSF ``timestamp_t``: milliseconds since the epoch."""
+    moment = datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    return int(moment.timestamp() * 1000)
+
+
+def _mapper_for(action: str) -> Callable[[Entry], Event]:
+    if action in _MAPPERS:
+        return _MAPPERS[action]
+    if action.split(".", 1)[0] in ENTITY_TYPES:
+        return _entity_management
+    return _base_event
+
+
+def _metadata(entry: Entry) -> dict[str, Any]:
+    return {
+        "version": OCSF_VERSION,
+        "product": PRODUCT,
+        "uid": str(entry["seq"]),
+        "sequence": entry["seq"],
+        "original_time": entry["time"],
+        "log_name": "gatehouse-audit",
+        "log_provider": entry.get("agent") or "controlplane",
+    }
+
+
+def _user(principal: Mapping[str, Any] | None) -> dict[str, Any]:
+    principal = principal or {}
+    kind = str(principal.get("kind") or "anonymous")
+    user: dict[str, Any] = {"name": principal.get("name") or kind, "type": kind}
+    user["type_id"] = USER_TYPE_IDS.get(kind, OTHER)
+    if principal.get("sub"):
+        user["uid"] = principal["sub"]
+    return user
+
+
+USER_TYPE_IDS = {"user": 1, "system": 3, "anonymous": 0}
+
+
+def _actor(entry: Entry) -> dict[str, Any]:
+    actor: dict[str, Any] = {"user": _user(entry.get("actor"))}
+    principal = entry.get("on_behalf_of")
+    if principal:
+        actor["invoked_by"] = principal.get("name") or principal.get("sub")
+    if entry.get("session"):
+        actor["session"] = {"uid": entry["session"]}
+    return actor
+
+
+def _message(entry: Entry) -> str:
+    actor = (entry.get("actor") or {}).get("name") or "anonymous"
+    where = f" on {entry['resource']}" if entry.get("resource") else ""
+    return f"{entry['action']} by {actor}{where}"
+
+
+def _unmapped(entry: Entry) -> dict[str, Any]:
+    keys = ("source", "agent", "agent_seq", "resource", "protocol", "session", "on_behalf_of")
+    return {**{key: entry.get(key) for key in keys}, "payload": entry.get("payload") or {}}
+
+
+def _status(failed: bool, detail: str = "", code: str = "") -> dict[str, Any]:
+    status: dict[str, Any] = {"status_id": STATUS_FAILURE if failed else STATUS_SUCCESS}
+    status["status"] = "Failure" if failed else "Success"
+    if failed:
+        status["severity_id"] = SEVERITY_MEDIUM
+        status.update({"status_detail": detail} if detail else {})
+        status.update({"status_code": code} if code else {})
+    return status
+
+
+def _src_endpoint(entry: Entry) -> dict[str, Any]:
+    address = str((entry.get("payload") or {}).get("client_address") or "")
+    if address:
+        return {"ip": address.rsplit(":", 1)[0].strip("[]")}
+    # Statements do not repeat the client address (it is in the session's start event):
+    # the session names the client's connection instead.
+    return {"uid": entry.get("session") or "unknown", "name": "client"}
+
+
+def _service(entry: Entry) -> dict[str, Any]:
+    if entry.get("agent"):
+        return {"name": entry.get("resource") or "gatehouse-agent", "uid": entry["agent"]}
+    return {"name": "gatehouse-controlplane"}
+
+
+# --- Authentication (3002) -------------------------------------------------------------
+
+AUTH_PROTOCOLS = {"oidc": (4, "OpenID"), "saml": (5, "SAML"), "oauth": (6, "OAUTH 2.0")}
+
+
+def _authentication(
+    entry: Entry, *, activity: tuple[int, str], failed: bool, protocol: str = "", user: Any = None
+) -> Event:
+    payload = entry.get("payload") or {}
+    protocol_id, protocol_name = AUTH_PROTOCOLS.get(protocol, (OTHER, protocol or "Other"))
+    return {
+        "class_uid": 3002,
+        "class_name": "Authentication",
+        "category_name": "Identity & Access Management",
+        "activity_id": activity[0],
+        "activity_name": activity[1],
+        "user": user or _user(entry.get("actor")),
+        "service": _service(entry),
+        "auth_protocol_id": protocol_id,
+        "auth_protocol": protocol_name,
+        **_status(failed, str(payload.get("reason") or payload.get("message") or "")),
+    }
+
+
+LOGON, LOGOFF = (1, "Logon"), (2, "Logoff")
+
+
+def _signed_in(entry: Entry) -> Event:
+    method = str((entry.get("payload") or {}).get("method", ""))
+    return _authentication(entry, activity=LOGON, failed=False, protocol=method)
+
+
+def _sign_in_refused(entry: Entry) -> Event:
+    payload = entry.get("payload") or {}
+    user = {"name": payload.get("subject") or "unknown", "type": "external", "type_id": 0}
+    method = str(payload.get("method", ""))
+    return _authentication(entry, activity=LOGON, failed=True, protocol=method, user=user)
+
+
+def _signed_out(entry: Entry) -> Event:
+    return _authentication(entry, activity=LOGOFF, failed=False)
+
+
+def _token_minted(entry: Entry) -> Event:
+    activity = (OTHER, "Token Minted")
+    user = _payload_identity(entry)
+    return _authentication(entry, activity=activity, failed=False, protocol="oauth", user=user)
+
+
+def _token_exchanged(entry: Entry) -> Event:
+    activity = (OTHER, "Token Exchange")
+    return _authentication(entry, activity=activity, failed=False, protocol="oauth")
+
+
+def _token_exchange_refused(entry: Entry) -> Event:
+    activity = (OTHER, "Token Exchange")
+    return _authentication(entry, activity=activity, failed=True, protocol="oauth")
+
+
+def _gateway_logon(entry: Entry) -> Event:
+    event = _authentication(entry, activity=LOGON, failed=False, protocol="gateway token")
+    return {**event, "src_endpoint": _src_endpoint(entry), "is_remote": True}
+
+
+def _gateway_logoff(entry: Entry) -> Event:
+    return _authentication(entry, activity=LOGOFF, failed=False, protocol="gateway token")
+
+
+def _connection_refused(entry: Entry) -> Event:
+    event = _authentication(entry, activity=LOGON, failed=True, protocol="gateway token")
+    return {**event, "src_endpoint": _src_endpoint(entry), "is_remote": True}
+
+
+# --- Datastore Activity (6005) ---------------------------------------------------------
+
+# The first word of a PostgreSQL command tag → the Datastore Activity it is.
+DATASTORE_ACTIVITIES = {
+    "SELECT": (1, "Read"),
+    "UPDATE": (2, "Update"),
+    "INSERT": (5, "Write"),
+    "COPY": (5, "Write"),
+    "CREATE": (6, "Create"),
+    "DELETE": (7, "Delete"),
+    "DROP": (7, "Delete"),
+    "TRUNCATE": (7, "Delete"),
+}
+QUERY = (4, "Query")
+
+
+def _datastore(entry: Entry, activity: tuple[int, str]) -> Event:
+    return {
+        "class_uid": 6005,
+        "class_name": "Datastore Activity",
+        "category_name": "Application Activity",
+        "activity_id": activity[0],
+        "activity_name": activity[1],
+        "src_endpoint": _src_endpoint(entry),
+        "dst_endpoint": {
+            "name": entry.get("agent") or "gatehouse",
+            "svc_name": entry.get("protocol") or "",
+        },
+        "database": {"name": entry.get("resource") or "", "type": "Relational", "type_id": 1},
+        "type_id": 1,
+        "type": "Database",
+    }
+
+
+def _statement(entry: Entry) -> Event:
+    payload = entry.get("payload") or {}
+    tags = payload.get("command_tags") or []
+    verb = str(tags[0]).split(" ", 1)[0].upper() if tags else ""
+    event = _datastore(entry, DATASTORE_ACTIVITIES.get(verb, QUERY))
+    event["query_info"] = {"query_string": str(payload.get("statement", ""))}
+    error = payload.get("error") or {}
+    return {
+        **event,
+        **_status(bool(error), str(error.get("message", "")), str(error.get("code", ""))),
+    }
+
+
+def _cancel_request(entry: Entry) -> Event:
+    return _datastore(entry, (OTHER, "Cancel"))
+
+
+# --- API Activity (6003) ---------------------------------------------------------------
+
+
+def _api_activity(entry: Entry) -> Event:
+    payload = entry.get("payload") or {}
+    operation = str(
+        payload.get("operation") or payload.get("model") or payload.get("tool") or entry["action"]
+    )
+    event: Event = {
+        "class_uid": 6003,
+        "class_name": "API Activity",
+        "category_name": "Application Activity",
+        "activity_id": OTHER,
+        "activity_name": str(entry["action"]),
+        "api": {"operation": operation, "service": {"name": entry.get("resource") or ""}},
+        "src_endpoint": _src_endpoint(entry),
+        **_status(bool(payload.get("error"))),
+    }
+    if payload.get("method") or payload.get("url"):
+        event["http_request"] = {
+            "http_method": payload.get("method"),
+            "url": {"url_string": payload.get("url")},
+        }
+    return event
+
+
+# --- Findings: Data Security (2006) and Detection (2004) -------------------------------
+
+
+def _finding_info(entry: Entry, title: str) -> dict[str, Any]:
+    return {
+        "uid": f"gatehouse-audit-{entry['seq']}",
+        "title": title,
+        "types": [str(entry["action"])],
+    }
+
+
+def _masking_applied(entry: Entry) -> Event:
+    return {
+        "class_uid": 2006,
+        "class_name": "Data Security Finding",
+        "category_name": "Findings",
+        "activity_id": 1,
+        "activity_name": "Create",
+        "finding_info": _finding_info(entry, "Sensitive data masked"),
+        "database": {"name": entry.get("resource") or "", "type": "Relational", "type_id": 1},
+    }
+
+
+GUARDRAIL_OUTCOMES = {
+    "guardrail.denied": ((2, "Denied"), (2, "Blocked"), "Command blocked by a guardrail"),
+    "guardrail.held": ((OTHER, "Held"), (14, "Delayed"), "Command held for approval"),
+}
+
+
+def _guardrail(entry: Entry) -> Event:
+    action, disposition, title = GUARDRAIL_OUTCOMES[str(entry["action"])]
+    return {
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "category_name": "Findings",
+        "activity_id": 1,
+        "activity_name": "Create",
+        "severity_id": SEVERITY_MEDIUM,
+        "finding_info": _finding_info(entry, title),
+        "action_id": action[0],
+        "action": action[1],
+        "disposition_id": disposition[0],
+        "disposition": disposition[1],
+        "resources": [{"name": entry.get("resource") or "", "type": entry.get("protocol") or ""}],
+    }
+
+
+# --- Account Change (3001) and Entity Management (3004) --------------------------------
+
+
+def _account_created(entry: Entry) -> Event:
+    return _account_change(entry, (1, "Create"), _payload_identity(entry))
+
+
+def _payload_identity(entry: Entry) -> dict[str, Any]:
+    """The identity a control-plane payload names (``identity``, ``identity_name``, ``kind``)."""
+    payload = entry.get("payload") or {}
+    return _user(
+        {
+            "sub": payload.get("identity"),
+            "name": payload.get("identity_name"),
+            "kind": payload.get("kind"),
+        }
+    )
+
+
+def _credential(entry: Entry) -> Event:
+    payload = entry.get("payload") or {}
+    user = {
+        "name": payload.get("credential") or "unknown",
+        "type": "Ephemeral database role",
+        "type_id": OTHER,
+    }
+    activity = (1, "Create") if entry["action"] == "credential.created" else (6, "Delete")
+    return _account_change(entry, activity, user)
+
+
+def _account_change(entry: Entry, activity: tuple[int, str], user: dict[str, Any]) -> Event:
+    return {
+        "class_uid": 3001,
+        "class_name": "Account Change",
+        "category_name": "Identity & Access Management",
+        "activity_id": activity[0],
+        "activity_name": activity[1],
+        "user": user,
+    }
+
+
+ENTITY_TYPES = {
+    "grant": "Grant",
+    "access_request": "Access Request",
+    "resource": "Resource",
+    "policy": "Policy",
+    "incident": "Incident",
+    "api_key": "API Key",
+    "signing_key": "Signing Key",
+    "trusted_issuer": "Trusted Issuer",
+    "agent": "Agent",
+    "service_account": "Service Account Binding",
+    "audit": "Audit Log",
+}
+ENTITY_ACTIVITIES = {
+    "created": (1, "Create"),
+    "registered": (1, "Create"),
+    "updated": (3, "Update"),
+    "rotated": (3, "Update"),
+    "approval_added": (3, "Update"),
+    "approved": (8, "Enable"),
+    "denied": (9, "Disable"),
+    "revoked": (9, "Disable"),
+    "withdrawn": (11, "Deactivate"),
+    "expired": (11, "Deactivate"),
+    "ended": (11, "Deactivate"),
+    "deleted": (4, "Delete"),
+    "bound": (1, "Create"),
+    "declared": (1, "Create"),
+    "resolved": (11, "Deactivate"),
+    "consumed": (3, "Update"),
+    "connected": (10, "Activate"),
+    "disconnected": (11, "Deactivate"),
+    "exported": (OTHER, "Export"),
+}
+ENTITY_UID_KEYS = ("grant", "request", "id", "kid", "prefix", "policy", "name")
+
+
+def _entity_management(entry: Entry) -> Event:
+    kind, _, verb = str(entry["action"]).partition(".")
+    payload = entry.get("payload") or {}
+    entity: dict[str, Any] = {
+        "type": ENTITY_TYPES.get(kind, kind),
+        "name": entry.get("resource") or kind,
+    }
+    uid = next((payload[key] for key in ENTITY_UID_KEYS if payload.get(key)), None)
+    if uid is not None:
+        entity["uid"] = str(uid)
+    activity = ENTITY_ACTIVITIES.get(verb, (OTHER, verb or "Other"))
+    return {
+        "class_uid": 3004,
+        "class_name": "Entity Management",
+        "category_name": "Identity & Access Management",
+        "activity_id": activity[0],
+        "activity_name": activity[1],
+        "entity": entity,
+        "comment": str(payload.get("reason") or ""),
+    }
+
+
+# --- Base Event (0): the documented fallback -------------------------------------------
+
+
+def _base_event(entry: Entry) -> Event:
+    return {
+        "class_uid": 0,
+        "class_name": "Base Event",
+        "activity_id": OTHER,
+        "activity_name": str(entry["action"]),
+    }
+
+
+_MAPPERS: dict[str, Callable[[Entry], Event]] = {
+    "identity.signed_in": _signed_in,
+    "identity.signed_out": _signed_out,
+    "identity.sign_in_refused": _sign_in_refused,
+    "token.minted": _token_minted,
+    "token.exchanged": _token_exchanged,
+    "token.exchange_refused": _token_exchange_refused,
+    "session.start": _gateway_logon,
+    "session.end": _gateway_logoff,
+    "connection.refused": _connection_refused,
+    "statement": _statement,
+    "cancel.request": _cancel_request,
+    "http.request": _api_activity,
+    "llm.call": _api_activity,
+    "tool.call": _api_activity,
+    "masking.applied": _masking_applied,
+    "guardrail.denied": _guardrail,
+    "guardrail.held": _guardrail,
+    "admin.created": _account_created,
+    "service_account.created": _account_created,
+    "credential.created": _credential,
+    "credential.dropped": _credential,
+}
+
+
+class OcsfView:
+    """``ocsf.jsonl`` written one entry at a time (constant memory, one pass)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
+        self.count = 0
+
+    def add(self, entry: Entry) -> None:
+        self._file.write(json.dumps(ocsf_event(entry), ensure_ascii=False, sort_keys=True))
+        self._file.write("\n")
+        self.count += 1
+
+    def close(self) -> None:
+        self._file.close()

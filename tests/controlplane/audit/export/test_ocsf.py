@@ -1,0 +1,267 @@
+"""OCSF 1.3.0 view of the audit log: each entry becomes an event of the class an analyst
+expects, carrying every attribute the schema requires for that class.
+
+The required-attribute lists below are copied from the OCSF schema version 1.3.0
+(``events/base_event.json``, ``events/iam/*.json``, ``events/application/*.json``,
+``events/findings/*.json`` and the ``user`` and ``api`` objects at tag v1.3.0):
+"requirement": "required" attributes, plus the classes' ``at_least_one`` constraints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from controlplane.access.actions import AccessAction
+from controlplane.audit.actions import ControlPlaneAction
+from controlplane.audit.export.ocsf import OCSF_VERSION, epoch_milliseconds, ocsf_event
+from controlplane.identities.signin import SignInAction
+from controlplane.policies.actions import PolicyAction
+from dataplane.contract import Action
+from tests.controlplane.audit.export.entries import AGENT_SMITH, ALICE, ANONYMOUS, entry, statement
+
+# base_event (1.3.0): every class inherits these.
+BASE_REQUIRED = {
+    "activity_id",
+    "category_uid",
+    "class_uid",
+    "metadata",
+    "severity_id",
+    "time",
+    "type_uid",
+}
+METADATA_REQUIRED = {"product", "version"}
+CLASS_REQUIRED: dict[int, set[str]] = {
+    0: set(),
+    2004: {"finding_info"},  # detection_finding extends finding: finding_info required
+    2006: {"finding_info", "activity_id"},  # data_security_finding: activity_id required too
+    3001: {"user"},  # account_change
+    3002: {"user"},  # authentication
+    3004: {"entity"},  # entity_management
+    6003: {"actor", "api", "src_endpoint"},  # api_activity
+    6005: {"actor", "src_endpoint"},  # datastore_activity
+}
+CLASS_AT_LEAST_ONE: dict[int, set[str]] = {
+    3002: {"service", "dst_endpoint"},
+    6005: {"database", "databucket", "table"},
+}
+USER_AT_LEAST_ONE = {"account", "name", "uid"}
+
+
+def assert_conforms(event: dict[str, Any]) -> None:
+    """``event`` has what OCSF 1.3.0 requires of its class."""
+    class_uid = event["class_uid"]
+    missing = (BASE_REQUIRED | CLASS_REQUIRED[class_uid]) - event.keys()
+    assert not missing, f"class {class_uid} lacks {missing}"
+    assert event["metadata"].keys() >= METADATA_REQUIRED
+    if class_uid in CLASS_AT_LEAST_ONE:
+        assert CLASS_AT_LEAST_ONE[class_uid] & event.keys(), f"class {class_uid} needs one of"
+    for user in (event.get("user"), event.get("actor", {}).get("user")):
+        if user is not None:
+            assert USER_AT_LEAST_ONE & {key for key, value in user.items() if value}
+    if "api" in event:
+        assert event["api"]["operation"]  # the api object requires operation
+    if "finding_info" in event:
+        assert event["finding_info"]["uid"] and event["finding_info"]["title"]
+    assert event["category_uid"] == class_uid // 1000
+    assert event["type_uid"] == class_uid * 100 + event["activity_id"]
+    assert isinstance(event["time"], int)
+
+
+def test_every_event_states_the_ocsf_version_and_points_back_at_its_log_entry() -> None:
+    event = ocsf_event(statement("SELECT 1", tags=["SELECT 1"]))
+
+    assert event["metadata"]["version"] == OCSF_VERSION == "1.3.0"
+    assert event["metadata"]["uid"] == "41"
+    assert event["metadata"]["sequence"] == 41
+    assert event["metadata"]["original_time"] == "2026-11-30T12:00:00.123456Z"
+    assert event["time"] == epoch_milliseconds("2026-11-30T12:00:00.123Z")
+
+
+def test_a_statement_is_datastore_activity_by_the_ai_agent_acting_for_alice() -> None:
+    event = ocsf_event(statement("UPDATE t SET x = 1", tags=["UPDATE 3"]))
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["activity_name"]) == (6005, "Update")
+    assert event["actor"]["user"] == {
+        "uid": AGENT_SMITH["sub"],
+        "name": "agent-smith",
+        "type": "service_account",
+        "type_id": 99,
+    }
+    assert event["actor"]["invoked_by"] == "alice"
+    assert event["unmapped"]["on_behalf_of"] == ALICE
+    assert event["database"]["name"] == "appdb"
+    assert event["query_info"]["query_string"] == "UPDATE t SET x = 1"
+    assert event["status_id"] == 1
+
+
+@pytest.mark.parametrize(
+    ("tags", "activity"),
+    [
+        (["SELECT 3"], "Read"),
+        (["INSERT 0 1"], "Write"),
+        (["DELETE 2"], "Delete"),
+        (["CREATE TABLE"], "Create"),
+        (["BEGIN"], "Query"),
+        ([], "Query"),
+    ],
+)
+def test_the_command_tag_says_which_datastore_activity(tags: list[str], activity: str) -> None:
+    assert ocsf_event(statement("…", tags=tags))["activity_name"] == activity
+
+
+def test_a_failed_statement_is_a_failure_with_the_server_error() -> None:
+    error = {"code": "42P01", "message": 'relation "nope" does not exist'}
+    event = ocsf_event(statement("SELECT * FROM nope", tags=[], error=error))
+
+    assert (event["status_id"], event["status_code"]) == (2, "42P01")
+    assert event["status_detail"] == 'relation "nope" does not exist'
+
+
+def test_a_connection_refused_for_a_bad_token_is_a_failed_authentication() -> None:
+    refused = entry(
+        "connection.refused",
+        agent="edge-1",
+        actor=ANONYMOUS,
+        resource="appdb",
+        payload={
+            "reason": "bad_credentials",
+            "message": "token expired",
+            "client_address": "10.0.0.5:5123",
+        },
+    )
+    event = ocsf_event(refused)
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["activity_name"], event["status_id"]) == (3002, "Logon", 2)
+    assert event["status_detail"] == "bad_credentials"
+    assert event["src_endpoint"] == {"ip": "10.0.0.5"}
+    assert event["user"]["name"] == "anonymous"
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "activity", "protocol"),
+    [
+        ("identity.signed_in", {"method": "oidc"}, "Logon", "OpenID"),
+        ("identity.signed_in", {"method": "saml"}, "Logon", "SAML"),
+        ("identity.signed_out", {}, "Logoff", "Other"),
+        ("token.exchanged", {"subject_token_type": "jwt"}, "Token Exchange", "OAUTH 2.0"),
+        (
+            "token.minted",
+            {"identity": "5a5a", "identity_name": "agent-smith", "kind": "service_account"},
+            "Token Minted",
+            "OAUTH 2.0",
+        ),
+    ],
+)
+def test_sign_ins_and_tokens_are_authentication(
+    action: str, payload: dict[str, str], activity: str, protocol: str
+) -> None:
+    event = ocsf_event(entry(action, actor=ALICE, payload=payload))
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["activity_name"], event["auth_protocol"]) == (
+        3002,
+        activity,
+        protocol,
+    )
+
+
+def test_a_minted_token_names_the_identity_it_was_minted_for() -> None:
+    payload = {"identity": "5a5a", "identity_name": "agent-smith", "kind": "service_account"}
+    event = ocsf_event(entry("token.minted", actor=ALICE, payload=payload))
+
+    assert event["user"]["name"] == "agent-smith"
+    assert event["actor"]["user"]["name"] == "alice"
+
+
+@pytest.mark.parametrize("action", ["llm.call", "tool.call", "http.request"])
+def test_model_tool_and_http_calls_are_api_activity(action: str) -> None:
+    call = entry(
+        action,
+        agent="edge-2",
+        actor=AGENT_SMITH,
+        on_behalf_of=ALICE,
+        resource="openai",
+        payload={"model": "gpt-x", "method": "POST", "url": "https://api.example/v1/chat"},
+    )
+    event = ocsf_event(call)
+
+    assert_conforms(event)
+    assert event["class_uid"] == 6003
+    assert event["api"]["operation"] == "gpt-x"
+    assert event["http_request"]["http_method"] == "POST"
+
+
+def test_masking_is_a_data_security_finding() -> None:
+    masked = entry(
+        "masking.applied", agent="edge-1", resource="appdb", payload={"entities": {"email": 3}}
+    )
+    event = ocsf_event(masked)
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["activity_id"]) == (2006, 1)
+    assert event["unmapped"]["payload"] == {"entities": {"email": 3}}
+
+
+@pytest.mark.parametrize(
+    ("action", "disposition"), [("guardrail.denied", "Blocked"), ("guardrail.held", "Delayed")]
+)
+def test_a_blocked_or_held_command_is_a_detection_finding(action: str, disposition: str) -> None:
+    event = ocsf_event(
+        entry(action, agent="edge-1", resource="appdb", payload={"statement": "DROP TABLE t"})
+    )
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["disposition"]) == (2004, disposition)
+    assert event["severity_id"] == 3
+
+
+def test_a_grant_is_entity_management_of_a_grant() -> None:
+    payload = {"grant": "g-1", "identity_name": "alice", "reason": "incident 42"}
+    event = ocsf_event(entry("grant.created", resource="appdb", payload=payload))
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["activity_name"]) == (3004, "Create")
+    assert event["entity"] == {"type": "Grant", "name": "appdb", "uid": "g-1"}
+    assert event["comment"] == "incident 42"
+
+
+def test_an_ephemeral_database_role_is_an_account_change() -> None:
+    event = ocsf_event(
+        entry("credential.created", agent="edge-1", payload={"credential": "gh_s_abc"})
+    )
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["activity_name"], event["user"]["name"]) == (
+        3001,
+        "Create",
+        "gh_s_abc",
+    )
+
+
+def test_an_action_no_class_fits_falls_back_to_the_base_event() -> None:
+    event = ocsf_event(entry("something.new", payload={"x": 1}))
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["type_uid"], event["activity_name"]) == (
+        0,
+        99,
+        "something.new",
+    )
+    assert event["unmapped"]["payload"] == {"x": 1}
+
+
+def _every_known_action() -> list[str]:
+    enums = (ControlPlaneAction, AccessAction, SignInAction, PolicyAction, Action)
+    return sorted({str(member) for enum in enums for member in enum})
+
+
+@pytest.mark.parametrize("action", _every_known_action())
+def test_every_action_gatehouse_records_maps_to_a_conforming_specific_class(action: str) -> None:
+    event = ocsf_event(entry(action, agent="edge-1" if action in set(Action) else None))
+
+    assert_conforms(event)
+    assert event["class_uid"] != 0, f"{action} fell back to the base event"
