@@ -29,9 +29,10 @@ def url_check(url: str) -> None:
     raise ValueError("must be an https:// URL (http:// only on loopback)")
 
 
-def json_get(url: str) -> dict[str, Any]:
+def json_get(url: str, *, timeout_seconds: float = TIMEOUT_SECONDS) -> dict[str, Any]:
     """GET ``url`` and return its JSON object."""
-    return _json_from(urllib.request.Request(url, headers={"Accept": "application/json"}))
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    return _json_from(request, timeout_seconds=timeout_seconds)
 
 
 def json_post_form(url: str, body: bytes, *, authorization: str) -> dict[str, Any]:
@@ -41,17 +42,18 @@ def json_post_form(url: str, body: bytes, *, authorization: str) -> dict[str, An
         "Content-Type": "application/x-www-form-urlencoded",
         "Authorization": authorization,
     }
-    return _json_from(urllib.request.Request(url, data=body, headers=headers, method="POST"))
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    return _json_from(request, timeout_seconds=TIMEOUT_SECONDS)
 
 
-def _json_from(request: urllib.request.Request) -> dict[str, Any]:
+def _json_from(request: urllib.request.Request, *, timeout_seconds: float) -> dict[str, Any]:
     try:
         url_check(request.full_url)
     except ValueError as exc:
         raise FetchFailed(f"refusing to call {request.full_url}: {exc}") from None
     opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=timeout_seconds) as response:
             body = response.read(MAX_RESPONSE_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise FetchFailed(f"identity provider unreachable: {exc}") from None

@@ -20,8 +20,9 @@ from urllib.parse import quote, urlencode
 import jwt
 
 from controlplane.crypto import decrypt
+from controlplane.federation import jwks
 from controlplane.federation.fetch import FetchFailed, json_post_form
-from controlplane.federation.jwks import JWKS, UnknownKey, public_key_for
+from controlplane.federation.jwks import UnknownKey, public_key_for, trusted_issuer_keys
 from controlplane.federation.models import ALLOWED_ALGORITHMS, TrustedIssuer
 
 MAX_TOKEN_BYTES = 8 * 1024
@@ -92,7 +93,7 @@ def _signing_key(issuer: TrustedIssuer, kid: Any, algorithm: str) -> Any:
     if not isinstance(kid, str) or not kid:
         raise ExternalTokenRejected("token names no signing key (kid)", issuer=issuer)
     try:
-        return public_key_for(JWKS.jwk_for(issuer, kid), algorithm)
+        return public_key_for(jwks.JWKS.jwk_for(trusted_issuer_keys(issuer), kid), algorithm)
     except UnknownKey:
         raise ExternalTokenRejected("token signed with an unknown key", issuer=issuer) from None
     except FetchFailed as exc:

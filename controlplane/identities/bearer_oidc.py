@@ -15,9 +15,6 @@ accounts use API keys or the token exchange, not this.
 
 from __future__ import annotations
 
-import math
-import threading
-import time
 from typing import Any
 
 import jwt
@@ -26,6 +23,9 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from controlplane.federation import jwks
+from controlplane.federation.fetch import FetchFailed
+from controlplane.federation.jwks import UnknownKey, provider_keys, public_key_for
 from controlplane.identities.models import ExternalIdentity, User
 from controlplane.identities.oidc.backend import CLOCK_SKEW_SECONDS
 from controlplane.identities.oidc.config import OidcConfig
@@ -33,8 +33,6 @@ from controlplane.identities.oidc.discovery import ProviderUnavailable, provider
 from controlplane.identities.oidc.library import oidc_config
 
 MAX_TOKEN_BYTES = 8192
-JWKS_LIFESPAN_SECONDS = 300
-UNKNOWN_KID_REFETCH_SECONDS = 15.0
 
 
 class BearerTokenRejected(Exception):
@@ -130,61 +128,17 @@ def _authorized_party_check(claims: dict[str, Any], audiences: set[str]) -> None
 
 
 def _signing_key(config: OidcConfig, kid: object) -> Any:
+    # The provider's keys come from the one JWKS cache (controlplane.federation.jwks), which
+    # also serves the token exchange's trusted issuers: same lifetime, same unknown-kid limit.
     if not isinstance(kid, str) or not kid:
         raise BearerTokenRejected("the bearer token names no signing key (kid)")
     try:
         jwks_uri = provider_endpoints(config)["jwks_uri"]
-        return _provider_keys(jwks_uri, config.timeout_seconds).key_for(kid)
-    except ProviderUnavailable as exc:
+        source = provider_keys(jwks_uri, timeout_seconds=config.timeout_seconds)
+        return public_key_for(jwks.JWKS.jwk_for(source, kid), config.signing_algorithm)
+    except (ProviderUnavailable, FetchFailed) as exc:
         raise BearerTokenRejected(f"the identity provider is unavailable: {exc}") from None
-    except jwt.PyJWKClientError as exc:
-        raise BearerTokenRejected(f"the provider's keys could not be used: {exc}") from None
-
-
-class ProviderKeys:
-    """One provider's signing keys: cached for five minutes; a kid not in the cache makes
-    at most one refetch per 15 s, so tokens with made-up kids can't hammer the provider."""
-
-    def __init__(self, jwks_uri: str, timeout_seconds: int) -> None:
-        self._client = jwt.PyJWKClient(
-            jwks_uri,
-            cache_keys=False,
-            cache_jwk_set=True,
-            lifespan=JWKS_LIFESPAN_SECONDS,
-            timeout=timeout_seconds,
-        )
-        self._refetched_at = -math.inf
-        self._lock = threading.Lock()
-
-    def key_for(self, kid: str) -> Any:
-        keys = {key.key_id: key for key in self._client.get_signing_keys()}
-        if kid not in keys and self._refetch_allowed():
-            keys = {key.key_id: key for key in self._client.get_signing_keys(refresh=True)}
-        if kid not in keys:
-            raise BearerTokenRejected("the bearer token's signing key is not the provider's")
-        return keys[kid].key
-
-    def _refetch_allowed(self) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._refetched_at < UNKNOWN_KID_REFETCH_SECONDS:
-                return False
-            self._refetched_at = now
-            return True
-
-
-_keys: dict[str, ProviderKeys] = {}
-_keys_lock = threading.Lock()
-
-
-def _provider_keys(jwks_uri: str, timeout_seconds: int) -> ProviderKeys:
-    with _keys_lock:
-        if jwks_uri not in _keys:
-            _keys[jwks_uri] = ProviderKeys(jwks_uri, timeout_seconds)
-        return _keys[jwks_uri]
-
-
-def provider_keys_forget() -> None:
-    """Drop cached keys (tests; a provider that rotated everything at once)."""
-    with _keys_lock:
-        _keys.clear()
+    except UnknownKey:
+        raise BearerTokenRejected("the bearer token's signing key is not the provider's") from None
+    except ValueError as exc:
+        raise BearerTokenRejected(f"the provider's key could not be used: {exc}") from None

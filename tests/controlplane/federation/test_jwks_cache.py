@@ -25,7 +25,6 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(jwks, "JWKS", JwksCache(clock=clock))
-    monkeypatch.setattr("controlplane.federation.verification.JWKS", jwks.JWKS)
     return clock
 
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from controlplane.identities.bearer_oidc import provider_keys_forget
+from controlplane.federation import jwks
 from controlplane.identities.models import ExternalIdentity, User
 from controlplane.identities.oidc.config import OidcConfig
 from controlplane.identities.oidc.discovery import provider_endpoints_forget
@@ -84,14 +84,14 @@ def idp() -> Iterator[JwksServer]:
         },
     )
     provider_endpoints_forget()
-    provider_keys_forget()
+    jwks.JWKS.clear()
     with override_settings(
         GATEHOUSE_OIDC=config,
         GATEHOUSE_OIDC_CLI_CLIENT_ID=CLI_CLIENT_ID,
         GATEHOUSE_OIDC_API_AUDIENCE=API_AUDIENCE,
     ):
         yield server
-    provider_keys_forget()
+    jwks.JWKS.clear()
     provider_endpoints_forget()
     server.stop()
 
@@ -174,14 +174,60 @@ def test_alg_none_and_hs256_with_the_public_key_are_refused(
     assert whoami(confused).status_code == 401
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_an_unknown_kid_refetches_the_keys_at_most_once_per_interval(
-    idp: JwksServer, linked_alice: User
+    idp: JwksServer, linked_alice: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = Clock()
+    monkeypatch.setattr(jwks, "JWKS", jwks.JwksCache(clock=clock))
+    assert whoami(token(idp)).status_code == 200
+    for _ in range(5):
+        assert whoami(token(idp, kid="made-up")).status_code == 401
+    assert idp.fetches == 1  # keys fetched moments ago are not fetched again
+    clock.now += jwks.REFETCH_MIN_INTERVAL_SECONDS
     for _ in range(5):
         assert whoami(token(idp, kid="made-up")).status_code == 401
     assert idp.fetches == 2  # the first load and one refetch for the unknown kid
     assert whoami(token(idp)).status_code == 200
     assert idp.fetches == 2  # the cached keys still work
+
+
+def test_the_provider_keys_are_cached_for_their_lifetime(
+    idp: JwksServer, linked_alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(jwks, "JWKS", jwks.JwksCache(clock=clock))
+    for _ in range(3):
+        assert whoami(token(idp)).status_code == 200
+    assert idp.fetches == 1
+    clock.now += jwks.JWKS_TTL_SECONDS
+    assert whoami(token(idp)).status_code == 200
+    assert idp.fetches == 2
+
+
+def test_an_unreachable_provider_jwks_refuses_the_token(
+    idp: JwksServer, linked_alice: User
+) -> None:
+    idp.stop()
+    response = whoami(token(idp))
+    assert response.status_code == 401
+    assert "unavailable" in response.json()["detail"]
+
+
+def test_a_key_published_for_another_algorithm_is_refused(
+    idp: JwksServer, linked_alice: User
+) -> None:
+    # The EC key is the provider's, but the configured algorithm is RS256: the header's kid
+    # must not select a key of another type.
+    response = whoami(token(idp, key=RSA_KEY, alg="RS256", kid="ec-1"))
+    assert response.status_code == 401
 
 
 def test_a_valid_token_for_an_unlinked_person_is_refused_even_with_a_matching_email(
