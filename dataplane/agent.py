@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dataplane import __version__
@@ -13,6 +14,7 @@ from dataplane.addons import default_addons
 from dataplane.core import tls
 from dataplane.core.addons import AddonChain
 from dataplane.core.config import ConfigStore
+from dataplane.core.consumed_grants import ConsumedGrants
 from dataplane.core.server import GatewayServices, Listen, start_listener
 from dataplane.core.session import SessionRegistry
 from dataplane.core.tasks import cancel_and_wait, spawn, wait_for_unfinished
@@ -42,11 +44,15 @@ async def run_agent(settings: AgentSettings) -> None:
     """Run until SIGINT/SIGTERM: link to the control plane, then serve every listener."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     spool = await Spool.open(settings.state_dir / "spool")
+    consumed = await asyncio.to_thread(
+        ConsumedGrants.open, settings.state_dir / "consumed-grants", now=datetime.now(UTC)
+    )
     config = ConfigStore()
     sessions = SessionRegistry()
+    addons = default_addons(config=config, sessions=sessions, spool=spool, consumed=consumed)
     services = GatewayServices(
         config=config,
-        chain=AddonChain(default_addons(config=config, sessions=sessions, spool=spool)),
+        chain=AddonChain(addons),
         sessions=sessions,
         tls=tls.server_context(settings.tls_cert, settings.tls_key, state_dir=settings.state_dir),
         allow_plaintext=settings.allow_plaintext,

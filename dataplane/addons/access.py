@@ -5,6 +5,14 @@ issuer, audience, expiry — offline, with the keys the control plane pushed), t
 and an active grant for that identity on that resource. A live session ends when its grant
 expires (a timer at the agent, no control plane needed) or disappears from a new snapshot
 (revocation), whichever comes first.
+
+Single-use grants (scope ``session`` or ``call``) admit one session: the first connection
+claims the grant (in memory, so a concurrent second one is refused at once), the claim is
+made durable (``ConsumedGrants``, fsync'd) before the session relays anything, and every
+later connection on it is refused, across agent restarts and control-plane outages. A
+connection that never gets its session started (e.g. the upstream login failed) gives its
+claim back. Duration grants are preferred when an identity holds both kinds, so a one-shot
+grant is never spent while an unlimited one would do.
 """
 
 from __future__ import annotations
@@ -13,9 +21,10 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from dataplane.contract import Snapshot
+from dataplane.contract import GrantScope, GrantSpec, Snapshot
 from dataplane.core.addons import Addon, ConnectRequest, Refusal, RefusalKind
 from dataplane.core.config import ConfigStore
+from dataplane.core.consumed_grants import ConsumedGrants
 from dataplane.core.session import Session, SessionRegistry
 from dataplane.core.tokens import InvalidToken
 
@@ -25,9 +34,14 @@ log = logging.getLogger("gatehouse.access")
 class AccessAddon(Addon):
     name = "access"
 
-    def __init__(self, config: ConfigStore, sessions: SessionRegistry) -> None:
+    def __init__(
+        self, config: ConfigStore, sessions: SessionRegistry, consumed: ConsumedGrants
+    ) -> None:
         self._config = config
         self._sessions = sessions
+        self._consumed = consumed
+        # Session id -> the single-use grant it claimed, until its session starts or fails.
+        self._claims: dict[str, GrantSpec] = {}
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
         config.subscribe(self._recheck_live_sessions)
 
@@ -49,25 +63,59 @@ class AccessAddon(Addon):
                 RefusalKind.UNKNOWN_RESOURCE,
                 f'resource "{request.resource}" does not exist on this gateway',
             )
-        session.grant = self._config.grant_for(
+        grants = self._config.grants_in_force(
             session.identity.sub, session.resource.name, now=_now()
         )
+        session.grant = self._admitting(session, grants)
         if session.grant is None:
-            return Refusal(
-                RefusalKind.NO_GRANT,
-                f'no active access grant for "{session.identity.name}" '
-                f'on resource "{session.resource.name}"',
-            )
+            return _no_grant_refusal(session, grants)
         return None
 
     def session_started(self, session: Session) -> None:
-        """Arm the expiry timer for the session's grant."""
+        """Make a single-use claim durable (or end the session: fail closed), then arm the
+        expiry timer for the session's grant."""
+        claim = self._claims.pop(session.id, None)
+        if claim is not None and not self._consume(session, claim):
+            return
         self._arm_expiry(session)
 
     def session_ended(self, session: Session, reason: str) -> None:
+        """Stop the expiry timer. A consumed grant stays consumed: its one session is over."""
+        self._claims.pop(session.id, None)
         timer = self._expiry_timers.pop(session.id, None)
         if timer is not None:
             timer.cancel()
+
+    def connection_refused(self, session: Session, refusal: Refusal) -> None:
+        """A connection refused after claiming a single-use grant gives the claim back:
+        it never ran a statement, so the grant is still unused."""
+        claim = self._claims.pop(session.id, None)
+        if claim is not None:
+            self._consumed.release(claim)
+
+    def _admitting(self, session: Session, grants: list[GrantSpec]) -> GrantSpec | None:
+        """The grant this connection uses: the longest unlimited one, else the longest
+        single-use one not yet consumed (claimed here, synchronously)."""
+        unlimited = next((grant for grant in grants if not grant.single_use), None)
+        if unlimited is not None:
+            return unlimited
+        for grant in grants:
+            if self._consumed.claim(grant):
+                self._claims[session.id] = grant
+                return grant
+        return None
+
+    def _consume(self, session: Session, grant: GrantSpec) -> bool:
+        try:
+            # A few milliseconds on the event loop, once per single-use session: the use
+            # must be on disk before the session's first statement reaches the upstream.
+            self._consumed.record(grant)
+        except OSError:
+            log.exception("could not record the use of grant %s", grant.id)
+            session.terminate("the gateway could not record the use of a single-use grant")
+            return False
+        session.grant_consumed = True
+        return True
 
     def _arm_expiry(self, session: Session) -> None:
         assert session.grant is not None
@@ -86,7 +134,7 @@ class AccessAddon(Addon):
         """Keep the session if some grant still covers it, else end it."""
         if session.identity is None or session.resource is None:
             return
-        grant = self._config.grant_for(session.identity.sub, session.resource.name, now=_now())
+        grant = self._grant_covering(session)
         if grant is None:
             log.info(
                 "ending session %s of %s on %s: grant ended",
@@ -99,6 +147,36 @@ class AccessAddon(Addon):
         # Re-arm even for the same grant: a timer may fire a moment before the expiry instant.
         session.grant = grant
         self._arm_expiry(session)
+
+    def _grant_covering(self, session: Session) -> GrantSpec | None:
+        """A single-use session is covered by its own grant only (while it is in force); a
+        session on an unlimited grant may move on to another unlimited one, never onto a
+        single-use grant (that would spend it silently)."""
+        assert session.identity is not None and session.resource is not None
+        grants = self._config.grants_in_force(
+            session.identity.sub, session.resource.name, now=_now()
+        )
+        held = session.grant
+        if held is not None and held.single_use:
+            return next((grant for grant in grants if grant.id == held.id), None)
+        return next((grant for grant in grants if not grant.single_use), None)
+
+
+def _no_grant_refusal(session: Session, grants: list[GrantSpec]) -> Refusal:
+    assert session.identity is not None and session.resource is not None
+    if grants:  # all of them single-use and already used
+        kind = "one-call" if grants[0].scope == GrantScope.CALL else "one-session"
+        return Refusal(
+            RefusalKind.NO_GRANT,
+            f'the {kind} access grant for "{session.identity.name}" on resource '
+            f'"{session.resource.name}" was already used; request access again',
+            f"grant {grants[0].id} already consumed",
+        )
+    return Refusal(
+        RefusalKind.NO_GRANT,
+        f'no active access grant for "{session.identity.name}" '
+        f'on resource "{session.resource.name}"',
+    )
 
 
 def _now() -> datetime:

@@ -27,6 +27,12 @@ class AuditAddon(Addon):
         self._clock = UtcClock()
 
     def session_started(self, session: Session) -> None:
+        if session.grant_consumed and session.grant is not None:
+            self._record(
+                session,
+                Action.GRANT_CONSUMED,
+                {"grant": session.grant.id, "scope": session.grant.scope},
+            )
         self._record(
             session,
             Action.SESSION_START,
@@ -61,6 +67,9 @@ class AuditAddon(Addon):
             {
                 "reason": reason,
                 "statements": session.statements,
+                # The control plane ends a single-use grant when its session ends.
+                "grant": session.grant.id if session.grant else "",
+                "grant_scope": session.grant.scope if session.grant else "",
                 "duration_ms": round((time.monotonic() - session.started_at) * 1000, 3),
             },
         )

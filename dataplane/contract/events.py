@@ -24,6 +24,8 @@ class Action(StrEnum):
     CANCEL_REQUEST = "cancel.request"
     EPHEMERAL_ROLE_CREATED = "credential.created"
     EPHEMERAL_ROLE_DROPPED = "credential.dropped"
+    # A single-use grant (scope session or call) admitted its one session.
+    GRANT_CONSUMED = "grant.consumed"
 
 
 @dataclass(frozen=True)

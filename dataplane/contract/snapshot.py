@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from dataplane.contract.envelopes import ContractError
 
-SNAPSHOT_FORMAT = 2  # 2: access levels, credential modes, grant start and access level
+# 2: access levels, credential modes, grant start and access level. 3: grant scope.
+SNAPSHOT_FORMAT = 3
 TOKEN_ISSUER = "gatehouse"
 TOKEN_AUDIENCE = "gatehouse-agent"
 
@@ -56,6 +58,14 @@ class ResourceSpec:
         return f"ResourceSpec(name={self.name!r}, protocol={self.protocol!r})"
 
 
+class GrantScope(StrEnum):
+    """How much a grant admits before it ends (always within [starts_at, expires_at))."""
+
+    DURATION = "duration"  # any number of sessions until it expires
+    SESSION = "session"  # exactly one session; the grant ends with it
+    CALL = "call"  # one session running exactly one statement (one Query, or one cycle to Sync)
+
+
 @dataclass(frozen=True)
 class GrantSpec:
     id: str
@@ -64,6 +74,12 @@ class GrantSpec:
     expires_at: datetime  # timezone-aware
     starts_at: datetime | None = None  # None: already started
     access_level: str = ""  # an AccessLevel.name of the resource; "" = the static login
+    scope: str = GrantScope.DURATION  # a GrantScope value
+
+    @property
+    def single_use(self) -> bool:
+        """True when the grant admits one session only (scope session or call)."""
+        return self.scope != GrantScope.DURATION
 
 
 @dataclass(frozen=True)
@@ -86,8 +102,8 @@ class Snapshot:
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Snapshot:
         """Read a snapshot document, upgrading older formats; ContractError if malformed."""
-        document = upgrade_snapshot(document)
         try:
+            document = upgrade_snapshot(document)
             return cls(
                 revision=int(document["revision"]),
                 agent_id=str(document["agent_id"]),
@@ -131,7 +147,14 @@ def _grant_from_dict(document: dict[str, Any]) -> GrantSpec:
         expires_at=_aware(document["expires_at"]),
         starts_at=_aware(starts_at) if starts_at else None,
         access_level=str(document.get("access_level", "")),
+        scope=_scope(document.get("scope", GrantScope.DURATION)),
     )
+
+
+def _scope(value: object) -> GrantScope:
+    # Unknown scopes are refused (ContractError), never read as "duration": an agent that
+    # does not understand a usage limit must not hand out unlimited sessions.
+    return GrantScope(str(value))
 
 
 def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
@@ -139,10 +162,13 @@ def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
 
     Format 1 had no access levels, credential modes or grant start/level: the defaults
     (static credentials, grants already started, no level) mean exactly what format 1 did.
+    Format 2 had no grant scope: every grant was a "duration" grant, which is what the
+    default means.
     """
     version = document.get("format")
-    if version == 1:
-        return {**document, "format": SNAPSHOT_FORMAT}
+    if version in (1, 2):
+        grants = [{**grant, "scope": GrantScope.DURATION.value} for grant in document["grants"]]
+        return {**document, "grants": grants, "format": SNAPSHOT_FORMAT}
     if version != SNAPSHOT_FORMAT:
         raise ContractError(f"unsupported snapshot format {version!r}")
     return document

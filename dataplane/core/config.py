@@ -106,6 +106,18 @@ class ConfigStore:
                 best = grant
         return best
 
+    def grants_in_force(
+        self, identity_sub: str, resource_name: str, *, now: datetime
+    ) -> list[GrantSpec]:
+        """Every grant of ``identity_sub`` on ``resource_name`` in force at ``now``, the one
+        that lasts longest first."""
+        grants = [
+            grant
+            for grant in self._grants.get((identity_sub, resource_name), ())
+            if (grant.starts_at is None or grant.starts_at <= now) and grant.expires_at > now
+        ]
+        return sorted(grants, key=lambda grant: grant.expires_at, reverse=True)
+
     def _index(self, snapshot: Snapshot) -> None:
         grants: dict[tuple[str, str], list[GrantSpec]] = {}
         for grant in snapshot.grants:

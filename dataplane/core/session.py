@@ -29,6 +29,8 @@ class Session:
     identity: VerifiedIdentity | None = None
     resource: ResourceSpec | None = None
     grant: GrantSpec | None = None
+    # True once this session has used up its single-use grant (scope session or call).
+    grant_consumed: bool = False
     statements: int = 0
     _terminator: Callable[[str], None] | None = field(default=None, repr=False)
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
-from dataplane.contract import ResourceSpec
+from dataplane.contract import GrantScope, ResourceSpec
 from dataplane.core.addons import ConnectRequest, Refusal, RefusalKind, Statement
 from dataplane.core.server import READ_CHUNK, GatewayServices, open_upstream
 from dataplane.core.session import Session
@@ -36,6 +38,7 @@ from dataplane.protocols.postgres.ephemeral import (
 from dataplane.protocols.postgres.wire import errors, messages
 from dataplane.protocols.postgres.wire.framing import MessageFramer, StartupFramer
 from dataplane.protocols.postgres.wire.login import UpstreamLogin, UpstreamLoginFailed
+from dataplane.protocols.postgres.wire.one_call import OneCallGate
 from dataplane.protocols.postgres.wire.simple_query import QueryFailed
 from dataplane.protocols.postgres.wire.startup import (
     CancelRequest,
@@ -59,6 +62,8 @@ UPSTREAM_LOGIN_TIMEOUT_S = 15.0
 CLIENT_MAX_MESSAGE = 64 * 1024 * 1024
 SERVER_MAX_MESSAGE = 1024 * 1024 * 1024  # PostgreSQL's own limit for a field is 1 GB
 PASSWORD_MAX_MESSAGE = 16 * 1024
+# Why a one-call session ends once its call's result is complete (sent as FATAL 57P01).
+ONE_CALL_USED = "the one-call access grant was used"
 # Client startup parameters passed on upstream; anything else (replication, options that could
 # change the session's identity) stays at the gateway.
 FORWARDED_PARAMETERS = frozenset(
@@ -358,9 +363,10 @@ class PostgresConnection:
     async def _relay(self) -> str:
         """Relay until either side closes or the session is terminated; returns why it ended."""
         sid = self.session.id
+        client_to_server, server_to_client = self._pumps()
         pumps = [
-            spawn(self._pump_client_to_server(), name=f"pg-c2s-{sid}"),
-            spawn(self._pump_server_to_client(), name=f"pg-s2c-{sid}"),
+            spawn(client_to_server, name=f"pg-c2s-{sid}"),
+            spawn(server_to_client, name=f"pg-s2c-{sid}"),
         ]
         for pump in pumps:
             pump.add_done_callback(self._pump_done)
@@ -389,6 +395,15 @@ class PostgresConnection:
             return "connection reset"
         log.error("relay of session %s failed", self.session.id, exc_info=exc)
         return f"internal error: {type(exc).__name__}"
+
+    def _pumps(self) -> tuple[Coroutine[Any, Any, str], Coroutine[Any, Any, str]]:
+        """The raw relay; or, for a one-call grant, the gated pumps (a separate pair, so
+        ordinary sessions pay nothing for the limit)."""
+        grant = self.session.grant
+        if grant is None or grant.scope != GrantScope.CALL:
+            return self._pump_client_to_server(), self._pump_server_to_client()
+        gate = OneCallGate(CLIENT_MAX_MESSAGE)
+        return self._pump_one_call_to_server(gate), self._pump_one_call_to_client(gate)
 
     async def _pump_client_to_server(self) -> str:
         assert self.upstream_writer is not None
@@ -421,6 +436,43 @@ class PostgresConnection:
                     chain.statement_finished(session, _statement(finished))
             client.write(data)
             await client.drain()
+
+    async def _pump_one_call_to_server(self, gate: OneCallGate) -> str:
+        """Client to server for a one-call session: nothing after the call gets through."""
+        assert self.upstream_writer is not None
+        upstream, observe = self.upstream_writer, self.tracker.client_message
+        while True:
+            data = await self.reader.read(READ_CHUNK)
+            if not data:
+                return "client disconnected"
+            forward, passed = gate.client_data(data)
+            for message_type, body in passed:
+                observe(message_type, body)
+            if forward:
+                upstream.write(forward)
+                await upstream.drain()
+            if any(message_type == messages.TERMINATE for message_type, _ in passed):
+                return "client terminated the session"
+
+    async def _pump_one_call_to_client(self, gate: OneCallGate) -> str:
+        """Server to client for a one-call session: once the call's result is complete
+        (its ReadyForQuery is passed on), the session ends."""
+        assert self.upstream_reader is not None
+        chain, session = self.services.chain, self.session
+        while True:
+            data = await self.upstream_reader.read(READ_CHUNK)
+            if not data:
+                return "upstream closed the connection"
+            complete = False
+            for message_type, body in self.to_client.feed(data):
+                for finished in self.tracker.server_message(message_type, body):
+                    chain.statement_finished(session, _statement(finished))
+                complete = complete or gate.completes_call(message_type)
+            self.writer.write(data)
+            await self.writer.drain()
+            if complete:
+                self._terminate(ONE_CALL_USED)
+                return f"terminated: {ONE_CALL_USED}"
 
     def _terminate(self, reason: str) -> None:
         """Called from outside (revocation, expiry): tell the client why and end the session."""

@@ -25,6 +25,7 @@ from dataplane.core.addons import (
     Statement,
 )
 from dataplane.core.config import ConfigStore
+from dataplane.core.consumed_grants import ConsumedGrants
 from dataplane.core.session import Session, SessionRegistry
 from dataplane.link.spool import Spool
 
@@ -82,22 +83,22 @@ def grant(seconds: float, grant_id: str = "g1") -> GrantSpec:
 
 
 class Stack:
-    def __init__(self, spool: Spool) -> None:
+    def __init__(self, spool: Spool, consumed: ConsumedGrants) -> None:
         self.config = ConfigStore()
         self.sessions = SessionRegistry()
         self.spool = spool
         self.terminated = asyncio.Event()
         self.chain = AddonChain(
-            default_addons(config=self.config, sessions=self.sessions, spool=spool)
+            default_addons(
+                config=self.config, sessions=self.sessions, spool=spool, consumed=consumed
+            )
         )
 
     async def connect(
         self, *, resource: str = "orders", tok: str | None = None
     ) -> tuple[Session, Refusal | None, list[str]]:
         """Authorise a session as a protocol driver would; collect termination reasons."""
-        session = Session(
-            protocol="postgres", client_address="127.0.0.1:5555", requested_resource=resource
-        )
+        session = self.session(resource)
         ended: list[str] = []
 
         def terminate(reason: str) -> None:
@@ -113,6 +114,16 @@ class Stack:
             self.chain.connection_refused(session, refusal)
         return session, refusal, ended
 
+    def session(self, resource: str = "orders") -> Session:
+        return Session(
+            protocol="postgres", client_address="127.0.0.1:5555", requested_resource=resource
+        )
+
+    async def authorize(self, session: Session) -> Refusal | None:
+        return await self.chain.authorize(
+            session, ConnectRequest(session.requested_resource, token())
+        )
+
     async def recorded(self) -> list[dict[str, Any]]:
         await self.spool.flush()
         return [e.to_dict() for e in self.spool.durable_pending(1000)]
@@ -121,8 +132,9 @@ class Stack:
 def run(tmp_path: Path, scenario: Any) -> Any:
     async def main() -> Any:
         spool = await Spool.open(tmp_path / "spool")
+        consumed = ConsumedGrants.open(tmp_path / "consumed-grants", now=datetime.now(UTC))
         try:
-            return await scenario(Stack(spool))
+            return await scenario(Stack(spool, consumed))
         finally:
             await spool.close()
 

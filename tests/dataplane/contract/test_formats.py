@@ -12,6 +12,7 @@ from dataplane.contract import (
     Actor,
     AuditEvent,
     ContractError,
+    GrantScope,
     GrantSpec,
     ResourceSpec,
     Snapshot,
@@ -62,6 +63,38 @@ def test_a_format_1_snapshot_means_static_credentials_and_started_grants() -> No
     assert upgraded.resources[0].credential_mode == "static"
     assert upgraded.resources[0].access_levels == ()
     assert upgraded.grants[0].starts_at is None and upgraded.grants[0].access_level == ""
+
+
+def test_a_snapshot_carries_each_grant_scope() -> None:
+    document = snapshot().to_dict()
+    document["grants"] = [
+        {**document["grants"][0], "id": scope.value, "scope": scope.value} for scope in GrantScope
+    ]
+    grants = Snapshot.from_dict(document).grants
+    assert [(g.id, g.scope, g.single_use) for g in grants] == [
+        ("duration", GrantScope.DURATION, False),
+        ("session", GrantScope.SESSION, True),
+        ("call", GrantScope.CALL, True),
+    ]
+    assert Snapshot.from_dict(Snapshot.from_dict(document).to_dict()).grants == grants
+
+
+def test_a_format_2_snapshot_means_every_grant_lasts_its_whole_duration() -> None:
+    document = snapshot().to_dict()
+    document["format"] = 2
+    for grant in document["grants"]:
+        del grant["scope"]
+    upgraded = Snapshot.from_dict(document)
+    assert upgraded.format == SNAPSHOT_FORMAT == 3
+    assert upgraded.grants[0].scope == GrantScope.DURATION
+    assert not upgraded.grants[0].single_use
+
+
+def test_a_grant_scope_the_agent_does_not_know_is_refused_not_read_as_unlimited() -> None:
+    document = snapshot().to_dict()
+    document["grants"][0]["scope"] = "per-row"
+    with pytest.raises(ContractError):
+        Snapshot.from_dict(document)
 
 
 def test_an_unknown_snapshot_format_is_refused() -> None:

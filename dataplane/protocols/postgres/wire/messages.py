@@ -145,6 +145,11 @@ def _message(message_type: int, body: bytes) -> bytes:
     return _TYPE_AND_LENGTH.pack(message_type, len(body) + 4) + body
 
 
+def framed(message_type: int, body: bytes) -> bytes:
+    """Any typed message from its type and body (e.g. to re-emit a framed message)."""
+    return _message(message_type, body)
+
+
 def _cstring(text: str | bytes) -> bytes:
     encoded = text.encode("utf-8") if isinstance(text, str) else text
     if b"\x00" in encoded:
