@@ -22,3 +22,7 @@ class ControlPlaneAction(StrEnum):
     AGENT_DISCONNECTED = "agent.disconnected"
     GRANT_CREATED = "grant.created"
     GRANT_REVOKED = "grant.revoked"
+    # The log's own records: what the control plane noticed about its completeness and keys.
+    AGENT_SEQ_GAP = "audit.agent_seq_gap"
+    LOG_KEY_CREATED = "log_key.created"
+    LOG_KEY_ROTATED = "log_key.rotated"

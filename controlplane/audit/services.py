@@ -1,5 +1,6 @@
 """Writing the audit log: control-plane events inside each service's transaction, and
-agents' event batches exactly once per (agent, seq)."""
+agents' event batches exactly once per (agent, seq). Both go through the single sequencer
+(``controlplane.audit.sequencer.audit_append``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from controlplane.audit.actions import ControlPlaneAction
 from controlplane.audit.models import AuditEvent
+from controlplane.audit.sequencer import Entry, Person, audit_append, log_lock
 from controlplane.transactions import require_transaction
 from dataplane.contract import AuditEvent as WireAuditEvent
 from dataplane.contract import ContractError
+from ledger.leaf import LeafError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -39,87 +44,112 @@ def audit_event_record(
     ``on_behalf_of`` is the human the actor acts for, when known.
     """
     require_transaction("audit_event_record")
-    now = timezone.now()
-    sub, kind, name = _actor_fields(actor)
-    principal_sub, principal_kind, principal_name = (
-        _actor_fields(on_behalf_of) if on_behalf_of is not None else ("", "", "")
-    )
-    return AuditEvent.objects.create(
-        source=AuditEvent.Source.CONTROLPLANE,
-        occurred_at=now,
-        received_at=now,
-        action=str(action),
-        actor_sub=sub,
-        actor_kind=kind,
-        actor_name=name,
-        on_behalf_of_sub=principal_sub,
-        on_behalf_of_kind=principal_kind,
-        on_behalf_of_name=principal_name,
-        resource=resource,
-        payload=dict(payload or {}),
-    )
+    (seq,) = audit_append([_controlplane_entry(actor, action, resource, payload, on_behalf_of)])
+    return AuditEvent.objects.get(seq=seq)
 
 
 def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> int:
     """Store a batch an agent sent; events already stored (same agent and seq) are left
     as they are, so a re-sent batch is harmless. Returns the highest seq in the batch.
 
-    This is the control plane's busiest write (one row per statement on every agent), so it
-    is one prepared INSERT run for the whole batch rather than ORM objects compiled per row.
+    Seqs the agent skipped (above the highest it had sent before) are recorded as
+    ``audit.agent_seq_gap`` events, so a missing agent event is visible in the log itself.
+    This is the control plane's busiest write (one row per statement on every agent): rows
+    are built as tuples and inserted by the sequencer in multi-row statements.
     """
     if not events:
         raise ContractError("an events batch must hold at least one event")
-    received_at = _prepared_datetime(timezone.now())
-    agent_id = AuditEvent._meta.get_field("agent").get_db_prep_save(agent.pk, connection)
-    rows = [_row_from_wire(agent_id, event, received_at) for event in events]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(_ingest_sql(), rows)
-    return max(event.seq for event in events)
+    received_at = timezone.now()
+    entries = {event.seq: _agent_entry(agent, event, received_at) for event in events}
+    with transaction.atomic():
+        log_lock()  # before the duplicate check: two deliveries of one batch queue here
+        previous = _agent_highest_seq(agent)
+        new = sorted(set(entries) - _agent_seqs_stored(agent, min(entries), max(entries)))
+        gaps = [_gap_entry(agent, first, last) for first, last in _gaps(previous, new)]
+        try:
+            audit_append([*(entries[seq] for seq in new), *gaps])
+        except LeafError as exc:  # e.g. an integer JSON cannot carry exactly
+            raise ContractError(f"events: not storable in the audit log: {exc}") from None
+    return max(entries)
 
 
-_INGEST_COLUMNS = (
-    "source", "agent_id", "agent_seq", "occurred_at", "received_at", "action", "actor_sub",
-    "actor_kind", "actor_name", "on_behalf_of_sub", "on_behalf_of_kind", "on_behalf_of_name",
-    "resource", "protocol", "session", "payload",
-)  # fmt: skip
-
-
-def _ingest_sql() -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(column) for column in _INGEST_COLUMNS)
-    values = ", ".join(["%s"] * len(_INGEST_COLUMNS))
-    # Both SQLite (3.24+) and PostgreSQL skip a row that hits the (agent, agent_seq) key.
-    return (
-        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) VALUES ({values}) "
-        "ON CONFLICT DO NOTHING"
+def _controlplane_entry(
+    actor: User | AnonymousUser | Agent | None,
+    action: str,
+    resource: str,
+    payload: Mapping[str, Any] | None,
+    on_behalf_of: User | None,
+) -> Entry:
+    now = timezone.now()
+    return Entry(
+        source=AuditEvent.Source.CONTROLPLANE.value,
+        occurred_at=now,
+        received_at=now,
+        action=str(action),
+        actor=Person(*_actor_fields(actor)),
+        on_behalf_of=Person(*_actor_fields(on_behalf_of)) if on_behalf_of is not None else None,
+        resource=resource,
+        payload=dict(payload or {}),
     )
 
 
-def _row_from_wire(agent_id: Any, event: WireAuditEvent, received_at: Any) -> tuple[Any, ...]:
-    payload_field = AuditEvent._meta.get_field("payload")
+def _agent_entry(agent: Agent, event: WireAuditEvent, received_at: datetime) -> Entry:
     principal = event.actor.on_behalf_of
-    return (
-        AuditEvent.Source.AGENT.value,
-        agent_id,
-        event.seq,
-        _prepared_datetime(_occurred_at(event)),
-        received_at,
-        event.action,
-        event.actor.sub,
-        event.actor.kind,
-        event.actor.name,
-        principal.sub if principal else "",
-        principal.kind if principal else "",
-        principal.name if principal else "",
-        event.resource,
-        event.protocol,
-        event.session,
-        payload_field.get_db_prep_save(event.payload, connection),
+    return Entry(
+        source=AuditEvent.Source.AGENT.value,
+        agent_id=_agent_id(agent),
+        agent_name=agent.name,
+        agent_seq=event.seq,
+        occurred_at=_occurred_at(event),
+        received_at=received_at,
+        action=event.action,
+        actor=Person(event.actor.sub, event.actor.kind, event.actor.name),
+        on_behalf_of=Person(principal.sub, principal.kind, principal.name) if principal else None,
+        resource=event.resource,
+        protocol=event.protocol,
+        session=event.session,
+        payload=event.payload,
     )
 
 
-def _prepared_datetime(moment: datetime) -> Any:
-    return AuditEvent._meta.get_field("occurred_at").get_db_prep_save(moment, connection)
+def _agent_highest_seq(agent: Agent) -> int:
+    highest = AuditEvent.objects.filter(agent=agent).aggregate(highest=Max("agent_seq"))
+    return int(highest["highest"] or 0)
+
+
+def _agent_seqs_stored(agent: Agent, low: int, high: int) -> set[int]:
+    stored = AuditEvent.objects.filter(agent=agent, agent_seq__range=(low, high))
+    return set(stored.values_list("agent_seq", flat=True))
+
+
+def _gaps(previous: int, new: Sequence[int]) -> list[tuple[int, int]]:
+    """Missing ranges above ``previous`` (agents number from 1) up to the highest new seq.
+
+    Seqs at or below ``previous`` are late deliveries filling an earlier gap, not new gaps.
+    """
+    gaps, expected = [], previous + 1
+    for seq in new:
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+        expected = max(expected, seq + 1)
+    return gaps
+
+
+def _gap_entry(agent: Agent, first: int, last: int) -> Entry:
+    now = timezone.now()
+    return Entry(
+        source=AuditEvent.Source.CONTROLPLANE.value,
+        occurred_at=now,
+        received_at=now,
+        action=ControlPlaneAction.AGENT_SEQ_GAP.value,
+        actor=Person(*_actor_fields(None)),
+        resource="",
+        payload={"agent": agent.name, "first_missing": first, "last_missing": last},
+    )
+
+
+def _agent_id(agent: Agent) -> Any:
+    return AuditEvent._meta.get_field("agent").get_db_prep_save(agent.pk, connection)
 
 
 def _occurred_at(event: WireAuditEvent) -> datetime:

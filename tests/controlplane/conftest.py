@@ -7,8 +7,9 @@ appdb is served by edge-1, billingdb by edge-2.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient
 from controlplane.access.models import Grant
 from controlplane.access.services import grant_create
 from controlplane.agents.services import IssuedAgent, agent_register
+from controlplane.audit import triggers
 from controlplane.identities.models import User
 from controlplane.identities.permissions import AUDITORS_GROUP
 from controlplane.identities.services import admin_create, api_key_create, service_account_create
@@ -25,6 +27,22 @@ from controlplane.resources.models import Resource
 from controlplane.resources.services import resource_create
 
 UPSTREAM_PASSWORD = "s3cret-upstream-pw"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_tables_flushable() -> Iterator[None]:
+    """Transactional tests empty every table between tests, which the audit tables'
+    append-only triggers refuse: only here, the flush lifts them around its deletes."""
+    from django.core.management.commands import flush
+
+    original = flush.sql_flush
+
+    def sql_flush(style: Any, connection: Any, **options: Any) -> list[str]:
+        return triggers.flush_sql(connection.vendor, original(style, connection, **options))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flush, "sql_flush", sql_flush)
+        yield
 
 
 @pytest.fixture
