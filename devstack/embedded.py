@@ -1,16 +1,26 @@
-"""`make run`: the control plane and one agent on embedded defaults, ready to use.
+"""`make run`: the control plane, one agent and an OpenID provider on embedded defaults,
+ready to use.
 
 Migrates SQLite, creates an admin and a demo AI service account, registers a PostgreSQL
 resource (the local server if one answers on 127.0.0.1:5432 without a password, else a
-throwaway cluster started here), grants the demo account access, starts the control plane
-and an agent, and prints a psql line that works through the gateway. Ctrl-C stops all of it.
+throwaway cluster started here) with read-only and read-write access levels (per-session
+roles inside gh_readonly / gh_readwrite) and a request policy, grants the demo account
+standing read-only access, starts the devstack OpenID provider with three people (alice
+requests, bob approves, carol audits), the control plane signed in through it and an agent,
+and prints what to do next. Ctrl-C stops all of it.
+
 State lives in var/embedded/ (or $GATEHOUSE_EMBEDDED_DIR) so a second run reuses the same
-identities and keys.
+identities, keys, passwords and provider port (people are matched by issuer, which includes
+the port). GATEHOUSE_EMBEDDED_IDP=false, or your own GATEHOUSE_OIDC_ISSUER, leaves the
+provider out.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -20,6 +30,13 @@ from typing import Any
 import psycopg
 
 from devstack.gatehouse import REPO, Agent, ApiError, ControlPlane
+from devstack.oidc_provider import (
+    CLI_CLIENT_ID,
+    PERSONAS,
+    OidcProvider,
+    cli_client,
+    control_plane_client,
+)
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
 
@@ -29,6 +46,13 @@ DEMO_RESOURCE = "demo"
 AGENT_NAME = "embedded-agent"
 GRANT_SECONDS = 8 * 3600
 TOKEN_SECONDS = 3600  # capped by the control plane's GATEHOUSE_TOKEN_TTL_SECONDS
+REQUEST_MAX_SECONDS = 8 * 3600
+# Level -> NOLOGIN upstream role; each session gets its own login role inside one of them.
+ACCESS_LEVELS = {"read-only": "gh_readonly", "read-write": "gh_readwrite"}
+DEMO_TABLE = "gatehouse_items"
+IDP_PORT = 8010
+IDP_STATE_FORMAT = 1
+OFF = ("0", "false", "no", "off")
 
 
 def _port(preferred: int) -> int:
@@ -79,9 +103,117 @@ def _secret_once(path: Path, create: Any, field: str) -> str:
     if path.exists():
         return path.read_text().strip()
     secret = str(create()[field])
-    path.write_text(secret)
-    path.chmod(0o600)
+    _write_private(path, secret)
     return secret
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, never readable by others even for a moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    path.chmod(0o600)  # an older file may have had a wider mode
+
+
+# -- the OpenID provider and its demo people --------------------------------------------------
+
+
+def _idp_wanted() -> bool:
+    """On unless GATEHOUSE_EMBEDDED_IDP is false or the user configured their own provider."""
+    if os.environ.get("GATEHOUSE_EMBEDDED_IDP", "").strip().lower() in OFF:
+        return False
+    return not os.environ.get("GATEHOUSE_OIDC_ISSUER", "").strip()
+
+
+def _idp_state() -> dict[str, Any]:
+    """Passwords, the control plane's client secret and the port, made at the first start."""
+    path = STATE / "idp.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("format") == IDP_STATE_FORMAT:
+            return dict(saved)
+    state = {
+        "format": IDP_STATE_FORMAT,
+        "port": IDP_PORT,
+        "client_secret": secrets.token_urlsafe(32),
+        "passwords": {person.username: secrets.token_urlsafe(12) for person in PERSONAS},
+    }
+    _write_private(path, json.dumps(state, indent=2))
+    return state
+
+
+def _idp_port(state: dict[str, Any]) -> int:
+    """The saved port, so the issuer (and so who is who) survives restarts; another one,
+    saved in turn, when something else holds it."""
+    port = _port(int(state["port"]))
+    if port != state["port"]:
+        print(
+            f"Port {state['port']} is taken: the OpenID provider moves to {port}. People who "
+            "signed in before get new Gatehouse users (they are matched by issuer).",
+            file=sys.stderr,
+        )
+        _write_private(STATE / "idp.json", json.dumps({**state, "port": port}, indent=2))
+    return port
+
+
+def _idp(cp_url: str) -> OidcProvider:
+    state = _idp_state()
+    people = tuple(
+        dataclasses.replace(person, password=state["passwords"][person.username])
+        for person in PERSONAS
+    )
+    return OidcProvider(
+        STATE / "idp",
+        clients=[control_plane_client(cp_url, secret=state["client_secret"]), cli_client()],
+        users=people,
+        port=_idp_port(state),
+    )
+
+
+def _sign_in_env(idp: OidcProvider) -> dict[str, str]:
+    """GATEHOUSE_OIDC_* for the control plane: browser sign-in, groups from the ``groups``
+    claim (``auditors`` is the auditor role; policies name the approver groups), and the
+    device-flow client that `gatehouse login` uses."""
+    return {
+        **idp.relying_party_env(),
+        "GATEHOUSE_OIDC_GROUPS_CLAIM": "groups",
+        "GATEHOUSE_OIDC_CLI_CLIENT_ID": CLI_CLIENT_ID,
+    }
+
+
+# -- the demo resource ------------------------------------------------------------------------
+
+
+def _prepare_access_levels(upstream: dict[str, Any]) -> None:
+    """The demo table and the NOLOGIN roles behind the access levels (idempotent)."""
+    conninfo = psycopg.conninfo.make_conninfo(
+        host=upstream["host"],
+        port=upstream["port"],
+        dbname=upstream["database"],
+        user=upstream["upstream_user"],
+        password=upstream["upstream_password"],
+        sslmode="prefer",
+        connect_timeout=10,
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(_ACCESS_LEVEL_SQL)
+
+
+_ACCESS_LEVEL_SQL = f"""
+CREATE TABLE IF NOT EXISTS {DEMO_TABLE} (id serial PRIMARY KEY, label text);
+INSERT INTO {DEMO_TABLE} (label)
+  SELECT label FROM (VALUES ('first'), ('second'), ('third')) AS seed(label)
+  WHERE NOT EXISTS (SELECT FROM {DEMO_TABLE});
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gh_readonly')
+  THEN CREATE ROLE gh_readonly NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gh_readwrite')
+  THEN CREATE ROLE gh_readwrite NOLOGIN; END IF;
+END $$;
+GRANT SELECT ON {DEMO_TABLE} TO gh_readonly;
+GRANT SELECT, INSERT, UPDATE, DELETE ON {DEMO_TABLE} TO gh_readwrite;
+GRANT USAGE ON SEQUENCE {DEMO_TABLE}_id_seq TO gh_readwrite;
+"""
 
 
 def _ensure_resource(cp: ControlPlane, upstream: dict[str, Any]) -> None:
@@ -91,6 +223,11 @@ def _ensure_resource(cp: ControlPlane, upstream: dict[str, Any]) -> None:
         "agent": AGENT_NAME,
         "upstream_tls": "prefer",
         **upstream,
+        # Sessions run as a role made for them inside their level's role, so read-only is
+        # enforced by PostgreSQL itself.
+        "credential_mode": "ephemeral",
+        "access_levels": [{"name": n, "upstream_role": r} for n, r in ACCESS_LEVELS.items()],
+        "default_access_level": "read-only",
     }
     try:
         cp.api("GET", f"/api/v1/resources/{DEMO_RESOURCE}")
@@ -114,7 +251,11 @@ def _set_up(cp: ControlPlane, upstream: dict[str, Any]) -> tuple[str, str]:
         lambda: cp.api("POST", "/api/v1/agents", {"name": AGENT_NAME}),
         "token",
     )
+    _prepare_access_levels(upstream)
     _ensure_resource(cp, upstream)
+    _set_policy(cp)
+    # The AI account keeps a standing grant (renewed at every start) rather than an
+    # auto-approval rule: an agent should not have to file requests to show the gateway.
     cp.api(
         "POST",
         "/api/v1/grants",
@@ -122,23 +263,46 @@ def _set_up(cp: ControlPlane, upstream: dict[str, Any]) -> tuple[str, str]:
             "identity": DEMO_ACCOUNT,
             "resource": DEMO_RESOURCE,
             "duration_seconds": GRANT_SECONDS,
+            "access_level": "read-only",
             "reason": "make run: demo access",
         },
     )
     return agent_token, demo_key
 
 
-def _banner(cp: ControlPlane, agent: Agent, token: dict[str, str], upstream: dict[str, Any]) -> str:
+def _set_policy(cp: ControlPlane) -> None:
+    """People in "requesters" may ask for up to 8 h; one person in "approvers" decides."""
+    cp.api(
+        "PUT",
+        f"/api/v1/resources/{DEMO_RESOURCE}/policy",
+        {
+            "requester_groups": ["requesters"],
+            "approver_groups": ["approvers"],
+            "min_approvals": 1,
+            "max_duration_seconds": REQUEST_MAX_SECONDS,
+            "access_levels": list(ACCESS_LEVELS),
+            "default_access_level": "read-only",
+        },
+    )
+
+
+def _banner(
+    cp: ControlPlane,
+    agent: Agent,
+    token: dict[str, str],
+    upstream: dict[str, Any],
+    idp: OidcProvider | None,
+) -> str:
     key_file = STATE / "demo.api-key"
     # Lines the user copies and pastes stay whole, however long.
     return f"""
 Gatehouse is running.
   control plane   {cp.url}   (API: {cp.url}/api/v1/  schema: {cp.url}/api/v1/schema/)
   agent           PostgreSQL on 127.0.0.1:{agent.postgres_port}
-  resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}
+  resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}, table {DEMO_TABLE}
   admin API key   {cp.admin_key_file}
-
-Connect through the gateway as the demo AI service account "{DEMO_ACCOUNT}" (token valid until {token["expires_at"]}):
+{_people(cp, idp)}
+The demo AI service account "{DEMO_ACCOUNT}" has a standing read-only grant (8 h, renewed at every start), so it needs no request. Its token is valid until {token["expires_at"]}:
 
   psql "host=127.0.0.1 port={agent.postgres_port} dbname={DEMO_RESOURCE} user={DEMO_ACCOUNT} sslmode=require password={token["token"]}"
 
@@ -152,6 +316,43 @@ Ctrl-C stops everything.
 """
 
 
+def _people(cp: ControlPlane, idp: OidcProvider | None) -> str:
+    """What a person does: sign in, request, approve, connect."""
+    hours = REQUEST_MAX_SECONDS // 3600
+    if idp is None:
+        return f"""
+People sign in through your own provider (GATEHOUSE_OIDC_* / GATEHOUSE_SAML_*). Members of
+its "requesters" group may request "{DEMO_RESOURCE}" (read-only or read-write, up to {hours} h)
+on {cp.url}/resources/; one member of "approvers" approves on {cp.url}/approvals/.
+"""
+    users = "\n".join(
+        f"  {user.username:<6}  password {user.password}   {_ROLE_OF[user.groups[0]]}"
+        for user in idp.users.values()
+    )
+    return f"""
+People sign in at the demo OpenID provider {idp.issuer} (passwords kept in {STATE / "idp.json"}):
+{users}
+
+Request access, approve it, connect:
+  1. Open {cp.url}/ , choose "Sign in with your organisation" and sign in as alice.
+  2. On Resources, ask for "{DEMO_RESOURCE}": read-only or read-write, up to {hours} h, with a reason.
+  3. In another browser profile or a private window, open {cp.url}/approvals/ , sign in as bob and approve (one approval is enough).
+  4. Back as alice, on My access: "Get a gateway token" shows a psql line; paste it.
+  From a terminal: gatehouse --control-plane {cp.url} login   (device flow, same people)
+"""
+
+
+_ROLE_OF = {
+    "requesters": "requesters: asks for access",
+    "approvers": "approvers: approves requests",
+    "auditors": "auditors: reads the audit log",
+}
+
+
+def _children(*parts: Any) -> list[Any]:
+    return [part for part in parts if part is not None]
+
+
 def main() -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     stopping = False
@@ -163,34 +364,36 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     cluster: PostgresCluster | None = None
-    cp = ControlPlane(STATE / "controlplane", port=_port(8000))
+    cp_port, agent_port = _port(8000), _port(6432)
+    idp = _idp(f"http://127.0.0.1:{cp_port}") if _idp_wanted() else None
+    env = {"GATEHOUSE_AGENT_PUBLIC_ADDRESS": f"127.0.0.1:{agent_port}"}
+    if idp is not None:
+        env.update(_sign_in_env(idp))
+    cp = ControlPlane(STATE / "controlplane", port=cp_port, extra_env=env)
     agent: Agent | None = None
     try:
         upstream = _local_postgres()
         if upstream is None:
             print("No PostgreSQL answers on 127.0.0.1:5432; starting a throwaway cluster.")
             cluster, upstream = _throwaway_postgres()
+        if idp is not None:
+            idp.start()
         cp.bootstrap()
         cp.start(housekeeping=True)
         agent_token, demo_key = _set_up(cp, upstream)
         agent = Agent(
-            STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=_port(6432)
+            STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=agent_port
         ).start()
         token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS}, api_key=demo_key)
-        print(_banner(cp, agent, token, upstream), flush=True)
-        while (
-            not stopping
-            and agent.process
-            and agent.process.alive()
-            and cp.process
-            and cp.process.alive()
+        print(_banner(cp, agent, token, upstream, idp), flush=True)
+        while not stopping and all(
+            part.process and part.process.alive() for part in _children(agent, cp, idp)
         ):
             time.sleep(0.2)
     finally:
         print("\nStopping...", file=sys.stderr)
-        for part in (agent, cp, cluster):
-            if part is not None:
-                part.stop()
+        for part in _children(agent, cp, idp, cluster):
+            part.stop()
 
 
 if __name__ == "__main__":

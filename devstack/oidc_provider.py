@@ -32,6 +32,7 @@ PROVIDER_DIR = Path(__file__).resolve().parent / "oidc"
 
 CONTROL_PLANE_CLIENT_ID = "gatehouse-control-plane"
 SERVICE_CLIENT_ID = "agent-smith"
+CLI_CLIENT_ID = "gatehouse-cli"
 GATEHOUSE_AUDIENCE = "urn:gatehouse"
 GATEHOUSE_SCOPE = "gatehouse"
 
@@ -61,7 +62,9 @@ class OidcClient:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def as_config(self) -> dict[str, Any]:
-        return {"client_id": self.client_id, "client_secret": self.client_secret, **self.metadata}
+        # A public client has no secret at all: oidc-provider refuses an empty one.
+        secret = {"client_secret": self.client_secret} if self.client_secret else {}
+        return {"client_id": self.client_id, **secret, **self.metadata}
 
 
 PERSONAS = (
@@ -84,6 +87,20 @@ def control_plane_client(
             "response_types": ["code"],
             "token_endpoint_auth_method": "client_secret_basic",
             "id_token_signed_response_alg": signing_alg,
+        },
+    )
+
+
+def cli_client(client_id: str = CLI_CLIENT_ID) -> OidcClient:
+    """`gatehouse login`: a public client (no secret) that only uses the device flow."""
+    return OidcClient(
+        client_id,
+        "",
+        {
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
+            "response_types": [],
+            "redirect_uris": [],
         },
     )
 

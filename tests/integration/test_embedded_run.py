@@ -1,4 +1,9 @@
-"""`make run` as a new user meets it: the banner's psql line works and lands in the audit log."""
+"""`make run` as a new user meets it (the real entry point, `python -m devstack.embedded`).
+
+The banner's psql line works for the demo AI service account and lands in the audit log;
+alice signs in with the password the banner printed, asks for access to "demo", bob approves
+in his own browser, and alice connects with the token "My access" gives her; Ctrl-C stops
+every server, and a second run keeps the provider's issuer and the passwords."""
 
 from __future__ import annotations
 
@@ -8,17 +13,82 @@ import re
 import selectors
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from devstack.gatehouse import REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+REASON = "look at the demo table"
+
+
+@dataclass
+class MakeRun:
+    process: subprocess.Popen[bytes]
+    banner: str
+    state: Path
+
+    def find(self, pattern: str) -> str:
+        match = re.search(pattern, self.banner, re.MULTILINE)
+        assert match, f"{pattern!r} not in the banner:\n{self.banner}"
+        return match.group(1)
+
+    @property
+    def cp_url(self) -> str:
+        return self.find(r"control plane\s+(http://\S+)")
+
+    @property
+    def issuer(self) -> str:
+        return self.find(r"demo OpenID provider (http://\S+)")
+
+    @property
+    def agent_port(self) -> int:
+        return int(self.find(r"PostgreSQL on 127\.0\.0\.1:(\d+)"))
+
+    def password(self, username: str) -> str:
+        return self.find(rf"^\s+{username}\s+password (\S+)")
+
+    def ports(self) -> list[int]:
+        return [
+            self.agent_port,
+            *(int(url.rsplit(":", 1)[1]) for url in (self.cp_url, self.issuer)),
+        ]
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        self.process.wait(timeout=30)
+
+
+def _make_run(state: Path) -> MakeRun:
+    env = {**os.environ, "GATEHOUSE_EMBEDDED_DIR": str(state), "PYTHONUNBUFFERED": "1"}
+    env.pop("GATEHOUSE_EMBEDDED_IDP", None)
+    env.pop("GATEHOUSE_OIDC_ISSUER", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.embedded"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        return MakeRun(process, _read_banner(process), state)
+    except BaseException:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+        raise
 
 
 def _read_banner(process: subprocess.Popen[bytes], timeout_s: float = 120) -> str:
@@ -39,48 +109,113 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_make_run_prints_a_psql_line_that_works_and_is_audited(tmp_path: Path) -> None:
-    env = {**os.environ, "GATEHOUSE_EMBEDDED_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.embedded"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+    run = _make_run(tmp_path_factory.mktemp("make-run"))
+    yield run
+    if run.process.poll() is None:
+        run.stop()
+
+
+def test_the_demo_agents_psql_line_works_and_is_audited(make_run: MakeRun) -> None:
+    psql_line = make_run.find(r'psql "([^"]+)"')
+    done = subprocess.run(
+        ["psql", "-X", "-At", psql_line, "-c", "select 6 * 7"],
+        capture_output=True,
         text=True,
-        start_new_session=True,
+        timeout=30,
+        check=False,
     )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "42"
+
+    admin_key = (make_run.state / "controlplane" / "admin.api-key").read_text().strip()
+    request = urllib.request.Request(
+        f"{make_run.cp_url}/api/v1/audit/events?actor=demo-agent&action=statement",
+        headers={"Authorization": f"ApiKey {admin_key}"},
+    )
+    deadline = time.monotonic() + 15
+    while True:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            events = json.load(response)["results"]
+        if any(e["payload"]["statement"] == "select 6 * 7" for e in events):
+            break
+        assert time.monotonic() < deadline, events
+        time.sleep(0.2)
+
+
+def _signed_in(browser: Browser, run: MakeRun, username: str, path: str) -> Page:
+    """A person in their own browser profile, signed in with the banner's password."""
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(run.cp_url + path)
+    page.get_by_role("link", name="Sign in with your organisation").click()
+    expect(page).to_have_url(re.compile(re.escape(run.issuer) + "/interaction/"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(run.password(username))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(f"^({re.escape(run.cp_url)}/|.*/interaction/)"))
+    allow = page.get_by_role("button", name="Allow")
+    if page.url.startswith(run.issuer) and allow.count():
+        allow.click()
+    page.wait_for_url(run.cp_url + path)
+    return page
+
+
+def _connect_once_the_grant_arrives(conninfo: str) -> psycopg.Connection[Any]:
+    deadline = time.monotonic() + 10
+    while True:  # the approval reaches the agent in a pushed snapshot, asynchronously
+        try:
+            return psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            if "no active access grant" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_alice_requests_bob_approves_alice_connects_as_the_banner_says(
+    make_run: MakeRun, browser: Browser
+) -> None:
+    alice = _signed_in(browser, make_run, "alice", "/resources/")
+    offer = alice.get_by_role("region", name="demo")
+    offer.get_by_label("Access level").select_option("read-write")
+    offer.get_by_label("Duration (minutes)").fill("30")
+    offer.get_by_label("Reason").fill(REASON)
+    offer.get_by_role("button", name="Request access").click()
+    expect(alice.locator("#my-requests")).to_contain_text("Pending")
+
+    bob = _signed_in(browser, make_run, "bob", "/approvals/")
+    row = bob.locator("#pending tr", has_text=REASON)
+    expect(row).to_contain_text("alice")
+    row.get_by_role("button", name="Approve").click()
+    expect(bob.get_by_role("status")).to_contain_text("alice's request for demo: approved")
+
+    alice.get_by_role("navigation", name="Console").get_by_role("link", name="My access").click()
+    alice.get_by_role("button", name="Get a gateway token for demo").click()
+    command = alice.get_by_label("psql command").input_value().strip()
+    conninfo = re.fullmatch(r'psql "([^"]+)"', command)
+    assert conninfo, command
+    assert f"port={make_run.agent_port} dbname=demo user=alice" in conninfo.group(1)
+    with _connect_once_the_grant_arrives(conninfo.group(1)) as conn:
+        conn.execute("insert into gatehouse_items (label) values ('alice was here')")
+        labels = [row[0] for row in conn.execute("select label from gatehouse_items")]
+    assert "alice was here" in labels
+
+
+def test_ctrl_c_stops_everything_and_a_restart_keeps_issuer_and_passwords(
+    make_run: MakeRun,
+) -> None:
+    ports = make_run.ports()
+    make_run.stop()
+    for port in ports:
+        assert not _listening(port), port
+    idp_state = make_run.state / "idp.json"
+    assert stat.S_IMODE(idp_state.stat().st_mode) == 0o600
+
+    again = _make_run(make_run.state)
     try:
-        banner = _read_banner(process)
-        psql_line = re.search(r'psql "([^"]+)"', banner).group(1)
-        cp_url = re.search(r"control plane\s+(http://\S+)", banner).group(1)
-        agent_port = int(re.search(r"PostgreSQL on 127\.0\.0\.1:(\d+)", banner).group(1))
-
-        done = subprocess.run(
-            ["psql", "-X", "-At", psql_line, "-c", "select 6 * 7"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "42"
-
-        admin_key = (tmp_path / "controlplane" / "admin.api-key").read_text().strip()
-        request = urllib.request.Request(
-            f"{cp_url}/api/v1/audit/events?actor=demo-agent&action=statement",
-            headers={"Authorization": f"ApiKey {admin_key}"},
-        )
-        deadline = time.monotonic() + 15
-        while True:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                events = json.load(response)["results"]
-            if any(e["payload"]["statement"] == "select 6 * 7" for e in events):
-                break
-            assert time.monotonic() < deadline, events
-            time.sleep(0.2)
+        assert again.issuer == make_run.issuer
+        assert again.password("alice") == make_run.password("alice")
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        process.wait(timeout=30)
-    assert not _listening(agent_port)
-    assert not _listening(int(cp_url.rsplit(":", 1)[1]))
+        again.stop()
