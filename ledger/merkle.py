@@ -60,6 +60,11 @@ class MissingNodeError(KeyError):
     """A builder was given a node map without a node its plan asked for."""
 
 
+def _missing(error: KeyError) -> MissingNodeError:
+    level, index = error.args[0]
+    return MissingNodeError(f"node (level {level}, index {index}) is not in the node map")
+
+
 def leaf_hash(data: bytes) -> bytes:
     """MTH of a one-leaf tree: SHA-256(0x00 || data)."""
     return _sha256(LEAF_PREFIX + data).digest()
@@ -195,7 +200,7 @@ def range_hash(start: int, end: int, nodes: NodeMap) -> bytes:
     try:
         return _fold_right([nodes[node] for node in perfect_cover(start, end)])
     except KeyError as missing:
-        raise MissingNodeError(f"node {missing.args[0]} is not in the node map") from None
+        raise _missing(missing) from None
 
 
 def inclusion_proof(index: int, size: int, nodes: NodeMap) -> list[bytes]:
@@ -327,7 +332,7 @@ class Frontier:
         try:
             frontier._hashes = [nodes[node] for node in root_nodes(size)]
         except KeyError as missing:
-            raise MissingNodeError(f"node {missing.args[0]} is not in the node map") from None
+            raise _missing(missing) from None
         frontier._size = size
         return frontier
 
