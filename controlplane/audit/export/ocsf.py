@@ -8,7 +8,7 @@ Classes (requirements checked against the OCSF 1.3.0 schema, see the tests):
 | database statements and cancel requests | Datastore Activity 6005 |
 | model, tool and HTTP calls (``llm.call``, ``tool.call``, ``http.request``) | API Activity 6003 |
 | masking (``masking.applied``) | Data Security Finding 2006 |
-| blocked or held commands (``guardrail.denied``, ``guardrail.held``) | Detection Finding 2004 |
+| blocked/held commands (``guardrail.*``), missing agent events | Detection Finding 2004 |
 | accounts and ephemeral database roles created or dropped | Account Change 3001 |
 | grants, access requests, resources, policies, keys, agents, issuers | Entity Management 3004 |
 | anything else | Base Event 0 (the schema's generic event: no guessed class) |
@@ -314,14 +314,16 @@ def _masking_applied(entry: Entry) -> Event:
     }
 
 
-GUARDRAIL_OUTCOMES = {
+DETECTIONS = {
     "guardrail.denied": ((2, "Denied"), (2, "Blocked"), "Command blocked by a guardrail"),
     "guardrail.held": ((OTHER, "Held"), (14, "Delayed"), "Command held for approval"),
+    # The control plane noticed an agent's events missing: the log's completeness is at stake.
+    "audit.agent_seq_gap": ((0, "Unknown"), (15, "Detected"), "Agent audit events missing"),
 }
 
 
-def _guardrail(entry: Entry) -> Event:
-    action, disposition, title = GUARDRAIL_OUTCOMES[str(entry["action"])]
+def _detection(entry: Entry) -> Event:
+    action, disposition, title = DETECTIONS[str(entry["action"])]
     return {
         "class_uid": 2004,
         "class_name": "Detection Finding",
@@ -391,6 +393,7 @@ ENTITY_TYPES = {
     "agent": "Agent",
     "service_account": "Service Account Binding",
     "audit": "Audit Log",
+    "log_key": "Log Signing Key",
 }
 ENTITY_ACTIVITIES = {
     "created": (1, "Create"),
@@ -466,8 +469,9 @@ _MAPPERS: dict[str, Callable[[Entry], Event]] = {
     "llm.call": _api_activity,
     "tool.call": _api_activity,
     "masking.applied": _masking_applied,
-    "guardrail.denied": _guardrail,
-    "guardrail.held": _guardrail,
+    "guardrail.denied": _detection,
+    "guardrail.held": _detection,
+    "audit.agent_seq_gap": _detection,
     "admin.created": _account_created,
     "service_account.created": _account_created,
     "credential.created": _credential,
