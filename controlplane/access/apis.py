@@ -79,6 +79,7 @@ class GrantListCreateApi(APIView):
             expires_at=data.get("expires_at"),
             reason=data["reason"],
             access_level=data["access_level"],
+            scope=data["scope"],
         )
         return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
 

@@ -23,8 +23,15 @@ class GrantQuerySet(models.QuerySet["Grant"]):
         return self.not_ended(at=at).filter(starts_at__lte=at)
 
     def not_ended(self, *, at: datetime | None = None) -> GrantQuerySet:
-        """Grants in force at ``at`` or starting later: not revoked and not yet expired."""
-        return self.filter(revoked_at__isnull=True, expires_at__gt=at or timezone.now())
+        """Grants in force at ``at`` or starting later: not revoked, not used up (single-use
+        grants) and not yet expired."""
+        return self.filter(
+            revoked_at__isnull=True, used_up_at__isnull=True, expires_at__gt=at or timezone.now()
+        )
+
+    def single_use(self) -> GrantQuerySet:
+        """Grants that admit one session only (scope session or call)."""
+        return self.exclude(scope=Grant.Scope.DURATION)
 
     def ended_unrecorded(self, *, at: datetime | None = None) -> GrantQuerySet:
         """Grants past their expiry whose end has not been audited yet."""
@@ -32,6 +39,14 @@ class GrantQuerySet(models.QuerySet["Grant"]):
 
 
 class Grant(models.Model):
+    class Scope(models.TextChoices):
+        """How much the grant admits within its window (the values of the snapshot's
+        ``GrantScope``; agents enforce them)."""
+
+        DURATION = "duration", "Any number of sessions until it ends"
+        SESSION = "session", "One session"
+        CALL = "call", "One session running one statement"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # PROTECT: grants are evidence of who could reach what; they outlive nothing they name.
     identity = models.ForeignKey(
@@ -56,7 +71,10 @@ class Grant(models.Model):
     request = models.OneToOneField(
         "AccessRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="grant"
     )
-    # When the grant's end (expiry or revocation) was written to the audit log: once only.
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.DURATION)
+    # Single-use grants: when the one session it admitted ended (the grant ended with it).
+    used_up_at = models.DateTimeField(null=True, blank=True)
+    # When the grant's end (expiry, revocation, use) was written to the audit log: once only.
     ended_recorded_at = models.DateTimeField(null=True, blank=True, db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
@@ -77,7 +95,8 @@ class Grant(models.Model):
 
     def is_active(self, *, at: datetime | None = None) -> bool:
         at = at or timezone.now()
-        return self.revoked_at is None and self.starts_at <= at < self.expires_at
+        not_ended = self.revoked_at is None and self.used_up_at is None
+        return not_ended and self.starts_at <= at < self.expires_at
 
 
 class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):

@@ -39,7 +39,11 @@ def grants_visible_to(*, user: User, filters: Mapping[str, Any] | None = None) -
     if filters.get("active") is True:
         grants = grants.active()
     elif filters.get("active") is False:
-        grants = grants.filter(Q(revoked_at__isnull=False) | Q(expires_at__lte=timezone.now()))
+        grants = grants.filter(
+            Q(revoked_at__isnull=False)
+            | Q(used_up_at__isnull=False)
+            | Q(expires_at__lte=timezone.now())
+        )
     return grants
 
 

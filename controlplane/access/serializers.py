@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from controlplane.access.models import AccessRequest
+from controlplane.access.models import AccessRequest, Grant
 from controlplane.identities.selectors import identities_active
 from controlplane.resources.selectors import resources_list
 
@@ -17,6 +17,9 @@ class GrantInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     access_level = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=63
+    )
+    scope = serializers.ChoiceField(
+        choices=Grant.Scope.choices, required=False, default=Grant.Scope.DURATION
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -42,6 +45,8 @@ class GrantOutputSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     access_level = serializers.CharField()
+    scope = serializers.CharField()
+    used_up_at = serializers.DateTimeField(allow_null=True)
     request = serializers.UUIDField(source="request_id", allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     revoked_by = serializers.CharField(source="revoked_by.username", allow_null=True, default=None)

@@ -7,6 +7,8 @@ both win: the loser's transaction raises and rolls back, and no second grant is 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -19,6 +21,7 @@ from controlplane.access.actions import AccessAction
 from controlplane.access.models import AccessRequest, Approval, Grant
 from controlplane.access.notifications import access_request_message
 from controlplane.access.selectors import grant_revoker_role
+from controlplane.agents.models import Agent
 from controlplane.agents.revision import config_revision_bump
 from controlplane.audit.actions import ControlPlaneAction
 from controlplane.audit.services import audit_event_record
@@ -34,6 +37,8 @@ from controlplane.policies.selectors import (
 )
 from controlplane.policies.services import policy_rule_document
 from controlplane.resources.models import Resource
+from dataplane.contract import Action, GrantScope
+from dataplane.contract import AuditEvent as WireAuditEvent
 
 # How many expired rows one housekeeping run handles; the next run takes the rest.
 HOUSEKEEPING_BATCH = 500
@@ -49,14 +54,19 @@ def grant_create(
     reason: str = "",
     access_level: str = "",
     request: AccessRequest | None = None,
+    scope: str = Grant.Scope.DURATION,
 ) -> Grant:
     """Let ``identity`` reach ``resource`` from now for ``duration`` or until
-    ``expires_at`` (give exactly one), at ``access_level`` ("" = the static login). The
-    serving agent receives the grant in its next snapshot."""
+    ``expires_at`` (give exactly one), at ``access_level`` ("" = the static login). A
+    ``scope`` of "session" or "call" admits one session (one statement for "call") within
+    that window; the grant ends when that session does. The serving agent receives the
+    grant in its next snapshot."""
     starts_at = timezone.now()
     expires_at = _expiry(duration=duration, expires_at=expires_at, now=starts_at)
     if not identity.is_active:
         raise ValidationError({"identity": [f"{identity.username!r} is disabled"]})
+    if scope not in Grant.Scope.values:
+        raise ValidationError({"scope": [f"must be one of {Grant.Scope.values}"]})
     _level_check(resource=resource, access_level=access_level)
     with transaction.atomic():
         grant = Grant.objects.create(
@@ -68,6 +78,7 @@ def grant_create(
             request=request,
             reason=reason,
             created_by=actor,
+            scope=scope,
         )
         config_revision_bump(agents=[resource.agent])
         audit_event_record(
@@ -106,6 +117,43 @@ def grant_revoke(*, actor: User | None, grant: Grant, reason: str = "") -> Grant
             payload={**_grant_payload(grant), "reason": reason, "revoked_as": role},
         )
     return grant
+
+
+def grant_end_after_use(*, agent: Agent, grant_id: object, session: str) -> Grant | None:
+    """End the single-use grant ``grant_id`` because its one session (``session``, as
+    ``agent`` reported it) is over. Only the agent serving the grant's resource can end it
+    this way, only a session or call grant ends, and only once: the conditional update
+    claims it, so a re-sent event changes nothing. Returns the grant if it ended now."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = (
+            Grant.objects.not_ended(at=now)
+            .single_use()
+            .filter(pk=grant_id, resource__agent=agent)
+            .update(used_up_at=now, ended_recorded_at=now)
+        )
+        if claimed != 1:
+            return None
+        grant = Grant.objects.select_related("identity", "resource__agent").get(pk=grant_id)
+        config_revision_bump(agents=[grant.resource.agent])
+        audit_event_record(
+            actor=agent,
+            action=AccessAction.GRANT_ENDED,
+            resource=grant.resource.name,
+            payload={**_grant_payload(grant), "reason": "used", "session": session},
+        )
+    return grant
+
+
+def grants_end_after_use(*, agent: Agent, events: Sequence[WireAuditEvent]) -> int:
+    """End every single-use grant whose session ended among ``events`` (a batch from
+    ``agent``; see :func:`grant_end_after_use`). Idempotent; returns how many ended."""
+    ended = 0
+    for event in events:
+        grant_id = _used_grant(event)
+        if grant_id and grant_end_after_use(agent=agent, grant_id=grant_id, session=event.session):
+            ended += 1
+    return ended
 
 
 def access_request_create(
@@ -270,6 +318,19 @@ def _grant_end_record(*, grant_id: object, at: datetime) -> int:
     return 1
 
 
+def _used_grant(event: WireAuditEvent) -> uuid.UUID | None:
+    """The single-use grant whose session ``event`` ends, if it is such an event (the
+    agent's word on the scope only saves a query: the service checks the grant's own)."""
+    if event.action != Action.SESSION_END:
+        return None
+    if event.payload.get("grant_scope") not in (GrantScope.SESSION, GrantScope.CALL):
+        return None
+    try:
+        return uuid.UUID(str(event.payload.get("grant")))
+    except ValueError:
+        return None
+
+
 def _policy_of(resource: Resource) -> Policy:
     policy = policy_for(resource=resource)
     if policy is None:
@@ -299,7 +360,7 @@ def _request_check(*, policy: Policy, duration: timedelta, access_level: str, re
 
 def _auto_approve(*, request: AccessRequest, rule: AutoApprovalRule) -> None:
     _claim(request=request, status=AccessRequest.Status.APPROVED, auto_approved=True)
-    grant = _grant_from_request(actor=None, request=request)
+    grant = _grant_from_request(actor=None, request=request, scope=rule.scope)
     _record(
         request=request,
         actor=None,
@@ -362,8 +423,11 @@ def _claim(*, request: AccessRequest, status: str, auto_approved: bool = False) 
     request.status, request.decided_at, request.auto_approved = status, now, auto_approved
 
 
-def _grant_from_request(*, actor: User | None, request: AccessRequest) -> Grant:
+def _grant_from_request(
+    *, actor: User | None, request: AccessRequest, scope: str = Grant.Scope.DURATION
+) -> Grant:
     return grant_create(
+        scope=scope,
         actor=actor,
         identity=request.requester,
         resource=request.resource,
@@ -448,5 +512,6 @@ def _grant_payload(grant: Grant) -> dict[str, str]:
         "starts_at": grant.starts_at.isoformat(),
         "expires_at": grant.expires_at.isoformat(),
         "access_level": grant.access_level,
+        "scope": grant.scope,
         "request": str(grant.request_id) if grant.request_id else "",
     }

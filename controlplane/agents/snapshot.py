@@ -14,7 +14,7 @@ from controlplane.identities.models import SigningKey
 from controlplane.identities.tokens import signing_key_current, signing_keys_verifying
 from controlplane.resources.models import Resource
 from controlplane.resources.selectors import resource_upstream_password, resources_served_by
-from dataplane.contract import GrantSpec, ResourceSpec, Snapshot, TokenKey
+from dataplane.contract import GrantScope, GrantSpec, ResourceSpec, Snapshot, TokenKey
 from dataplane.contract.snapshot import AccessLevel
 
 
@@ -72,4 +72,5 @@ def _grant_spec(grant: Grant, *, at: datetime) -> GrantSpec:
         # None tells the agent "already started" (and keeps format-1 readers' meaning).
         starts_at=grant.starts_at if grant.starts_at > at else None,
         access_level=grant.access_level,
+        scope=GrantScope(grant.scope),
     )

@@ -70,6 +70,11 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
             audit_append([*(entries[seq] for seq in new), *gaps])
         except LeafError as exc:  # e.g. an integer JSON cannot carry exactly
             raise ContractError(f"events: not storable in the audit log: {exc}") from None
+    # Single-use grants end with their session (idempotent, so re-sent batches are harmless).
+    # Imported here: controlplane.access.services imports this module.
+    from controlplane.access.services import grants_end_after_use
+
+    grants_end_after_use(agent=agent, events=events)
     return max(entries)
 
 

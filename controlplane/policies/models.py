@@ -50,8 +50,10 @@ class AutoApprovalRule(models.Model):
     """Requests matching this rule are granted at once, without a human approver."""
 
     class Scope(models.TextChoices):
+        # The values of ``Grant.Scope``: the grant made by the rule gets the rule's scope.
         DURATION = "duration", "For the requested duration"
-        # One call through the exec API: comes with that API; refused until then.
+        SESSION = "session", "For one session"
+        # One session running one statement (the exec API will reuse these grants).
         CALL = "call", "For one call"
 
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="auto_approvals")

@@ -63,7 +63,7 @@ def auto_approval_rule_matching(
     incident = incident_open() is not None
     for rule in policy.auto_approvals.all():
         names_identity = rule.service_account_id == identity.pk or rule.group_id in group_ids
-        if not names_identity or rule.scope != AutoApprovalRule.Scope.DURATION:
+        if not names_identity:
             continue
         if rule.only_during_incident and not incident:
             continue

@@ -204,6 +204,6 @@ def _rule_errors(*, rule: AutoApprovalRuleSpec, spec: PolicySpec) -> list[str]:
         problems.append("max_duration must be between one second and the policy's maximum")
     if rule.access_level and rule.access_level not in spec.access_levels:
         problems.append(f"access level {rule.access_level!r} is not allowed by the policy")
-    if rule.scope != AutoApprovalRule.Scope.DURATION:
-        problems.append(f"scope {rule.scope!r} is not supported yet (only 'duration')")
+    if rule.scope not in AutoApprovalRule.Scope.values:
+        problems.append(f"scope must be one of {AutoApprovalRule.Scope.values}")
     return problems

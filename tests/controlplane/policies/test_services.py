@@ -66,7 +66,7 @@ def _rule(**fields: object) -> list[AutoApprovalRuleSpec]:
             {"auto_approvals": _rule(group="dba", max_duration=timedelta(days=1))},
             "auto_approvals[0]",
         ),
-        ({"auto_approvals": _rule(group="dba", scope="call")}, "auto_approvals[0]"),
+        ({"auto_approvals": _rule(group="dba", scope="per-row")}, "auto_approvals[0]"),
         ({"auto_approvals": _rule()}, "auto_approvals[0]"),
     ],
 )
