@@ -10,18 +10,23 @@ import argparse
 import os
 import sys
 import time
+import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from cli.browser_flow import BrowserFlow
 from cli.client import ControlPlaneClient
 from cli.config import Config, ConfigError, config_save
-from cli.device_flow import DeviceFlow, ProviderEndpoints
+from cli.device_flow import DeviceFlow
 from cli.durations import duration_format
 from cli.libpq import address_split, conninfo
-from cli.transport import json_request
+from cli.loopback import DEFAULT_TIMEOUT_SECONDS, LoopbackRedirect
+from cli.provider import ProviderMetadata, provider_discover
+from cli.renewal import config_renew_if_due
+from cli.tokens import ProviderTokens
 
 
 class CommandError(Exception):
@@ -37,6 +42,9 @@ class Context:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     exec_program: Callable[[str, list[str], dict[str, str]], Any] = os.execvpe
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    open_browser: Callable[[str], Any] = webbrowser.open
+    browser_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     def say(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
@@ -49,20 +57,25 @@ class Context:
         return self.config.control_plane_url(args.control_plane, self.environ)
 
     def client(self, args: argparse.Namespace) -> ControlPlaneClient:
+        """The control plane as the signed-in caller, renewing the sign-in first if due."""
         url = self.control_plane_url(args)
-        return ControlPlaneClient(url, authorization=self.config.authorization())
+        self.config = config_renew_if_due(self.config, path=self.config_path, now=self.clock())
+        return ControlPlaneClient(url, authorization=self.config.authorization(now=self.clock()))
 
 
 # -- login ---------------------------------------------------------------------------------
 
+BROWSER, DEVICE = "browser", "device"
+
 
 def login(args: argparse.Namespace, ctx: Context) -> int:
-    """Sign in with the device flow (people) or remember an API key file (service accounts)."""
+    """Sign in as a person (browser or device flow) or remember an API key file (service
+    accounts); check the credential with the control plane before saving it."""
     url = ctx.control_plane_url(args)
     if args.api_key_file:
         login_data = {"kind": "api_key", "api_key_file": str(Path(args.api_key_file).resolve())}
     else:
-        login_data = _device_login(ControlPlaneClient(url), ctx)
+        login_data = _person_login(ControlPlaneClient(url), args.flow, ctx)
     candidate = Config(control_plane=url, login=login_data)
     me = ControlPlaneClient(url, authorization=candidate.authorization()).me()
     config_save(ctx.config_path, candidate)
@@ -70,7 +83,17 @@ def login(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _device_login(anonymous: ControlPlaneClient, ctx: Context) -> dict[str, Any]:
+def login_flow_default(environ: dict[str, str], platform: str = sys.platform) -> str:
+    """The browser flow where a browser can reach this machine's loopback listener (a local
+    desktop session), the device flow elsewhere (SSH, containers, headless servers)."""
+    if environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"):
+        return DEVICE
+    if platform in ("darwin", "win32") or environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return BROWSER
+    return DEVICE
+
+
+def _person_login(anonymous: ControlPlaneClient, flow: str | None, ctx: Context) -> dict[str, Any]:
     auth = anonymous.auth_config()
     issuer, client_id = auth.get("issuer"), auth.get("cli_client_id")
     if not issuer or not client_id:
@@ -78,11 +101,35 @@ def _device_login(anonymous: ControlPlaneClient, ctx: Context) -> dict[str, Any]
             "this control plane offers no command-line sign-in (it needs an OIDC issuer and "
             "GATEHOUSE_OIDC_CLI_CLIENT_ID); service accounts use --api-key-file"
         )
+    provider = provider_discover(issuer)
+    scopes = provider.scopes_with_renewal(auth.get("scopes") or "openid")
+    if (flow or login_flow_default(ctx.environ)) == BROWSER:
+        tokens = _browser_login(provider, client_id=client_id, scopes=scopes, ctx=ctx)
+    else:
+        tokens = _device_login(provider, client_id=client_id, scopes=scopes, ctx=ctx)
+    return tokens.as_login(issuer=issuer, client_id=client_id)
+
+
+def _browser_login(
+    provider: ProviderMetadata, *, client_id: str, scopes: str, ctx: Context
+) -> ProviderTokens:
+    flow = BrowserFlow(client_id=client_id, scopes=scopes, provider=provider)
+    with LoopbackRedirect(timeout_seconds=ctx.browser_timeout_seconds) as redirect:
+        url = flow.start(redirect.redirect_uri)
+        # Printed as well as opened: the browser may not start, or be on another machine.
+        ctx.tell(
+            f"Opening your browser to sign in. If it does not open, visit:\n  {url}\n"
+            f"Waiting for you to finish signing in..."
+        )
+        ctx.open_browser(url)
+        return redirect.wait(flow.finish)
+
+
+def _device_login(
+    provider: ProviderMetadata, *, client_id: str, scopes: str, ctx: Context
+) -> ProviderTokens:
     flow = DeviceFlow(
-        client_id=client_id,
-        scopes=auth.get("scopes") or "openid",
-        endpoints=_provider_endpoints(issuer),
-        sleep=ctx.sleep,
+        client_id=client_id, scopes=scopes, endpoints=provider.device_endpoints(), sleep=ctx.sleep
     )
     authorization = flow.start()
     ctx.tell(
@@ -91,19 +138,7 @@ def _device_login(anonymous: ControlPlaneClient, ctx: Context) -> dict[str, Any]
         f"(or open {authorization.verification_uri_complete})\n"
         f"Waiting for you to finish signing in..."
     )
-    return flow.wait().as_login(issuer=issuer, client_id=client_id)
-
-
-def _provider_endpoints(issuer: str) -> ProviderEndpoints:
-    metadata = json_request("GET", issuer.rstrip("/") + "/.well-known/openid-configuration")
-    if not isinstance(metadata, dict) or metadata.get("issuer") != issuer:
-        raise CommandError(f"the provider's metadata does not name the issuer {issuer}")
-    if not metadata.get("device_authorization_endpoint"):
-        raise CommandError(f"{issuer} does not offer the device authorization grant")
-    return ProviderEndpoints(
-        device_authorization_endpoint=str(metadata["device_authorization_endpoint"]),
-        token_endpoint=str(metadata["token_endpoint"]),
-    )
+    return flow.wait()
 
 
 # -- request and status --------------------------------------------------------------------

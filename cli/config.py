@@ -5,11 +5,12 @@
     {"format": 1,
      "control_plane": "https://gatehouse.example.com",
      "login": {"kind": "oidc", "issuer": ..., "client_id": ..., "id_token": ...,
-               "access_token": ..., "expires_at": 1767000000}
+               "access_token": ..., "expires_at": 1767000000, "refresh_token": ...}
            | {"kind": "api_key", "api_key_file": "/abs/path"}}
 
 An API key stays in the file the operator gave (its path is stored, not the key), so a
-rotated key is picked up without logging in again.
+rotated key is picked up without logging in again. ``refresh_token`` is there only when the
+provider granted ``offline_access``; logins stored before it existed simply lack it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent renewals may race there
+    fcntl = None  # type: ignore[assignment]
 
 FORMAT = 1
 CONTROL_PLANE_VARIABLE = "GATEHOUSE_URL"
@@ -92,6 +100,20 @@ def config_save(path: Path, config: Config) -> None:
         json.dump(body, handle, indent=2)
         handle.write("\n")
     os.replace(temporary, path)
+
+
+@contextmanager
+def config_locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside ``path``: two commands renewing the sign-in at once
+    would each spend the same rotating refresh token, and the provider revokes a reused one."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def _api_key_read(path: Path) -> str:

@@ -11,14 +11,13 @@ until the device code expires.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from cli.tokens import ProviderTokens, SignInError, tokens_from
 from cli.transport import HttpError, Unreachable, form_post
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -34,8 +33,8 @@ class State(Enum):
     FAILED = "failed"
 
 
-class DeviceFlowError(Exception):
-    """The sign-in did not complete; the message says why and what to do."""
+class DeviceFlowError(SignInError):
+    """The device sign-in did not complete; the message says why and what to do."""
 
 
 class IllegalTransition(DeviceFlowError):
@@ -58,21 +57,8 @@ class DeviceAuthorization:
     device_code: str = field(repr=False)
 
 
-@dataclass(frozen=True)
-class DeviceTokens:
-    id_token: str = field(repr=False)
-    access_token: str = field(repr=False)
-    expires_at: int  # the ID token's exp: the bearer token the control plane checks
-
-    def as_login(self, *, issuer: str, client_id: str) -> dict[str, Any]:
-        return {
-            "kind": "oidc",
-            "issuer": issuer,
-            "client_id": client_id,
-            "id_token": self.id_token,
-            "access_token": self.access_token,
-            "expires_at": self.expires_at,
-        }
+# The device flow hands back the same tokens as every other grant.
+DeviceTokens = ProviderTokens
 
 
 class DeviceFlow:
@@ -182,23 +168,7 @@ def _authorization_from(answer: Any) -> DeviceAuthorization:
 
 
 def _tokens_from(answer: Any) -> DeviceTokens:
-    if not isinstance(answer, dict) or not answer.get("id_token"):
-        raise DeviceFlowError("the provider issued no ID token (is the openid scope allowed?)")
-    id_token = str(answer["id_token"])
-    return DeviceTokens(
-        id_token=id_token,
-        access_token=str(answer.get("access_token", "")),
-        expires_at=jwt_expiry(id_token),
-    )
-
-
-def jwt_expiry(token: str) -> int:
-    """The ``exp`` of a JWT, read without verifying it: only to tell the person when to sign
-    in again. (The token came straight from the provider's token endpoint; the control plane
-    verifies it on every request.)"""
     try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return int(claims["exp"])
-    except (IndexError, KeyError, TypeError, ValueError):
-        raise DeviceFlowError("the provider's ID token is not a JWT with an expiry") from None
+        return tokens_from(answer)
+    except SignInError as exc:
+        raise DeviceFlowError(str(exc)) from None

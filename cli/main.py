@@ -10,17 +10,35 @@ from collections.abc import Sequence
 from cli import commands
 from cli.commands import CommandError, Context
 from cli.config import ConfigError, config_load, config_path
-from cli.device_flow import DeviceFlowError
 from cli.durations import DurationError, duration_parse
+from cli.tokens import SignInError
 from cli.transport import HttpError, Unreachable
 
 EXAMPLES = """\
 examples:
   gatehouse --control-plane https://gatehouse.example.com login
+  gatehouse login --device          # over SSH: enter a code on another device
   gatehouse request appdb --for 30m --reason "INC-42: check the orders table" --level read-only
   gatehouse status
   gatehouse psql appdb -- -c 'select 1'
   psql "$(gatehouse dsn appdb --agent gatehouse-agent:6432)"
+"""
+
+
+LOGIN_DESCRIPTION = """\
+Sign in to Gatehouse as yourself at your organisation's identity provider, or (service
+accounts) remember an API key file.
+
+--browser  opens the provider's sign-in page in your browser and receives the answer on
+           http://127.0.0.1:<random port>/callback (the URL is printed too).
+--device   prints a URL and a code to enter on any device (phone, laptop), for SSH
+           sessions and machines without a browser.
+Default: --browser in a local desktop session (macOS, Windows, or $DISPLAY /
+$WAYLAND_DISPLAY set, and not over SSH), --device otherwise.
+
+Where the provider offers offline_access, the sign-in is renewed silently with a refresh
+token before each command; when that is refused, run `gatehouse login` again. Tokens are
+kept in $XDG_CONFIG_HOME/gatehouse/config.json (mode 0600) and never printed.
 """
 
 
@@ -48,11 +66,26 @@ def parser_build() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    login = sub.add_parser("login", parents=[common], help="sign in (device flow) or use a key")
-    login.add_argument(
+    login = sub.add_parser(
+        "login",
+        parents=[common],
+        help="sign in (browser or device flow) or use a key",
+        description=LOGIN_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    how = login.add_mutually_exclusive_group()
+    how.add_argument(
+        "--browser", dest="flow", action="store_const", const=commands.BROWSER,
+        help="sign in in a browser on this machine (authorization code + PKCE)",
+    )  # fmt: skip
+    how.add_argument(
+        "--device", dest="flow", action="store_const", const=commands.DEVICE,
+        help="sign in on any device with a code (device flow; for SSH and headless machines)",
+    )  # fmt: skip
+    how.add_argument(
         "--api-key-file", metavar="FILE", help="service accounts: a file holding an API key"
     )
-    login.set_defaults(run=commands.login)
+    login.set_defaults(run=commands.login, flow=None)
 
     request = sub.add_parser("request", parents=[common], help="ask for access to a resource")
     request.add_argument("resource")
@@ -91,7 +124,7 @@ def main(argv: Sequence[str] | None = None, *, context: Context | None = None) -
         return status
     except HttpError as exc:
         _error(_http_error_message(exc))
-    except (CommandError, ConfigError, DeviceFlowError, Unreachable) as exc:
+    except (CommandError, ConfigError, SignInError, Unreachable) as exc:
         _error(str(exc))
     except KeyboardInterrupt:
         _error("interrupted")
