@@ -23,13 +23,15 @@ from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from controlplane.audit.services import audit_event_record
 from controlplane.identities.models import ExternalIdentity, User
 
 NAME_MAX = 150  # Django's username and group name limit
+# A first sign-in losing a race retries; more than a few losses in a row is not a race.
+FIRST_SIGN_IN_ATTEMPTS = 3
 _NOT_IN_USERNAME = re.compile(r"[^\w.@+-]")
 # User field → the standard claim that refreshes it at every sign-in.
 PROFILE_CLAIMS = {"email": "email", "first_name": "given_name", "last_name": "family_name"}
@@ -105,26 +107,15 @@ def _external_sign_in(
 ) -> User:
     subject = _subject(claims)
     groups = _groups(claims, groups_claim)
-    link = (
-        ExternalIdentity.objects.select_for_update()
-        .select_related("user")
-        .filter(issuer=issuer, subject=subject)
-        .first()
-    )
-    created = link is None
-    if link is None:
-        user = User(username=_free_username(claims), kind=User.Kind.USER)
-        user.set_unusable_password()
-        link = ExternalIdentity(issuer=issuer, subject=subject)
-    else:
-        user = link.user
+    link, created = _link_get_or_create(issuer=issuer, subject=subject, claims=claims)
+    user = link.user
+    if not created:
         _check_may_sign_in(user)
     _profile_update(user, claims)
     user.last_login = timezone.now()
     user.save()
-    link.user = user
     link.last_sign_in_at = user.last_login
-    link.save()
+    link.save(update_fields=["last_sign_in_at"])
     added, removed = _groups_replace(user, groups)
     identity_sign_in_record(
         user=user,
@@ -139,6 +130,42 @@ def _external_sign_in(
         },
     )
     return user
+
+
+def _link_get_or_create(
+    *, issuer: str, subject: str, claims: Mapping[str, Any]
+) -> tuple[ExternalIdentity, bool]:
+    """The person's link, locked; created with a new user at their first sign-in.
+
+    Two first sign-ins of the same person can race (two tabs, a double-click): both find no
+    link and both insert, and the loser hits a unique constraint (the link's, or the
+    username's). Each attempt runs in a savepoint, so the loser rolls back only its attempt
+    and finds the winner's committed link on the next one. A username taken by someone else
+    meanwhile is the same error and simply picks the next free name."""
+    for _ in range(FIRST_SIGN_IN_ATTEMPTS - 1):
+        try:
+            with transaction.atomic():
+                return _link_find_or_insert(issuer=issuer, subject=subject, claims=claims)
+        except IntegrityError:
+            continue
+    return _link_find_or_insert(issuer=issuer, subject=subject, claims=claims)
+
+
+def _link_find_or_insert(
+    *, issuer: str, subject: str, claims: Mapping[str, Any]
+) -> tuple[ExternalIdentity, bool]:
+    link = (
+        ExternalIdentity.objects.select_for_update()
+        .select_related("user")
+        .filter(issuer=issuer, subject=subject)
+        .first()
+    )
+    if link is not None:
+        return link, False
+    user = User(username=_free_username(claims), kind=User.Kind.USER)
+    user.set_unusable_password()
+    user.save()
+    return ExternalIdentity.objects.create(issuer=issuer, subject=subject, user=user), True
 
 
 def _subject(claims: Mapping[str, Any]) -> str:
