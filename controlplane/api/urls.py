@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("controlplane.access.urls")),
     path("", include("controlplane.policies.urls")),
     path("", include("controlplane.audit.urls")),
+    path("", include("controlplane.audit.export.urls")),
     path("", include("controlplane.federation.urls")),
 ]

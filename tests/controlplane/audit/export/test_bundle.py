@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,63 +12,14 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from controlplane.access.models import Grant
-from controlplane.access.services import grant_revoke
 from controlplane.agents.services import IssuedAgent
 from controlplane.audit.export.bundle import audit_export, seq_range
 from controlplane.audit.models import AuditEvent, Checkpoint
-from controlplane.audit.services import audit_events_ingest
 from controlplane.identities.models import User
-from dataplane.contract import Actor
-from dataplane.contract import AuditEvent as WireEvent
 from ledger.bundle.reader import BundleReader
+from tests.controlplane.audit.export.conftest import ledger_verify, statements_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _statements(edge: IssuedAgent, alice: User, smith: User, seqs: range) -> None:
-    """agent-smith, launched by alice, runs statements through edge-1."""
-    person = Actor(sub=str(alice.pk), kind="user", name="alice")
-    actor = Actor(
-        sub=str(smith.pk), kind="service_account", name="agent-smith", on_behalf_of=person
-    )
-    now = datetime.now(UTC)
-    events = [
-        WireEvent(
-            seq=seq,
-            time=now.isoformat(),
-            action="statement",
-            actor=actor,
-            resource="appdb",
-            protocol="postgres",
-            session="s-1",
-            payload={"statement": f"SELECT {seq}", "command_tags": ["SELECT 1"], "error": None},
-        )
-        for seq in seqs
-    ]
-    audit_events_ingest(agent=edge.agent, events=events)
-
-
-def _verify(bundle: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ledger.verify", str(bundle)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@pytest.fixture
-def busy_log(
-    edge: IssuedAgent, alice: User, agent_smith: User, bob: User, smith_on_appdb: Grant
-) -> datetime:
-    """A log with control-plane events (accounts, resource, grant, revocation) and agent
-    statements, all through the real services; returns when it started."""
-    started = timezone.now() - timedelta(seconds=1)
-    _statements(edge, alice, agent_smith, range(1, 6))
-    grant_revoke(actor=bob, grant=smith_on_appdb, reason="report done")
-    return started
 
 
 def test_the_export_holds_every_entry_of_the_period_and_verifies_offline(
@@ -91,7 +40,7 @@ def test_the_export_holds_every_entry_of_the_period_and_verifies_offline(
     assert reader.range["count"] == len(lines) == exported.seqs.count
     assert exported.tree_size == Checkpoint.objects.order_by("-size").first().size  # type: ignore[union-attr]
 
-    result = _verify(tmp_path / "b")
+    result = ledger_verify(tmp_path / "b")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith(f"VERIFIED: {len(lines)} entries")
 
@@ -142,7 +91,7 @@ def test_the_export_is_itself_recorded_with_its_range_and_manifest_hash(
 def test_a_period_starting_midway_exports_only_its_entries_and_still_verifies(
     tmp_path: Path, edge: IssuedAgent, alice: User, agent_smith: User, carol: User
 ) -> None:
-    _statements(edge, alice, agent_smith, range(1, 4))
+    statements_run(edge, alice, agent_smith, range(1, 4))
     audit_export(
         actor=carol,
         since=timezone.now() - timedelta(days=1),
@@ -150,7 +99,7 @@ def test_a_period_starting_midway_exports_only_its_entries_and_still_verifies(
         out_dir=tmp_path / "first",
     )
     midway = timezone.now()
-    _statements(edge, alice, agent_smith, range(4, 9))
+    statements_run(edge, alice, agent_smith, range(4, 9))
 
     exported = audit_export(
         actor=carol,
@@ -165,7 +114,7 @@ def test_a_period_starting_midway_exports_only_its_entries_and_still_verifies(
         for line in BundleReader(tmp_path / "second").entry_lines()
     ]
     assert [seq for seq in agent_seqs if seq is not None] == [4, 5, 6, 7, 8]
-    result = _verify(tmp_path / "second")
+    result = ledger_verify(tmp_path / "second")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
