@@ -36,6 +36,26 @@ def canonical_json(value: object) -> bytes:
         raise CanonicalJSONError("string holds a lone surrogate, not valid Unicode") from error
 
 
+def parse_json(data: bytes | str) -> object:
+    """Read JSON as RFC 8785 sees it: integers beyond ±(2**53 - 1) are doubles, as in
+    ECMAScript, so re-serialising gives the canonical text back; NaN and Infinity are refused.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_int=_parse_int, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CanonicalJSONError(f"not UTF-8 JSON: {error}") from error
+
+
+def _parse_int(text: str) -> int | float:
+    value = int(text)
+    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(text)
+
+
+def _refuse_constant(name: str) -> object:
+    raise CanonicalJSONError(f"{name} is not JSON")
+
+
 def _write(value: object, parts: list[str]) -> None:
     """Append the canonical text of ``value``; dispatch on the JSON type."""
     if value is None:

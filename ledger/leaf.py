@@ -15,13 +15,12 @@ applicable), ``action`` (non-empty string) and ``payload`` (an object).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.canonical import CanonicalJSONError, canonical_json
+from ledger.canonical import CanonicalJSONError, canonical_json, parse_json
 
 LEAF_FORMAT = 1
 SOURCES = ("agent", "controlplane")
@@ -122,16 +121,12 @@ def parse_leaf(data: bytes | str) -> LeafDocument:
 
 def _decode(raw: bytes) -> LeafDocument:
     try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, CanonicalJSONError) as error:
-        raise LeafError(f"leaf is not UTF-8 JSON: {error}") from error
+        document = parse_json(raw)
+    except CanonicalJSONError as error:
+        raise LeafError(f"leaf is not JSON: {error}") from error
     if not isinstance(document, dict):
         raise LeafError("leaf is not a JSON object")
     return document
-
-
-def _refuse_constant(name: str) -> object:
-    raise CanonicalJSONError(f"{name} is not JSON")
 
 
 # Upgrades from older leaf formats, keyed by the version they read; each returns a newer
