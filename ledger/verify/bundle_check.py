@@ -1,9 +1,9 @@
 """Verify one bundle offline: signatures, file hashes, checkpoints, proofs, every entry.
 
-Order matters only for which problem is named first: the manifest and its signature, the
-small files, the final checkpoint and the others (equivocation), the trusted checkpoint, then
-the streaming pass over entries (which names the first bad entry), then the end of the range
-against the final checkpoint, then the derived views.
+Order matters only for which problem is named first: the manifest signature, the final
+checkpoint and the others (equivocation), the trusted checkpoint, the streaming pass over
+entries (which names the first bad entry), the end of the range against the final checkpoint,
+and last the file hashes (so a changed file is named by its content problem when one is seen).
 """
 
 from __future__ import annotations
@@ -62,8 +62,6 @@ class BundleCheck:
 
     def run(self) -> None:
         self._manifest_signature()
-        for name in SMALL_FILES:
-            self._file_hash(name)
         final = self._final_checkpoint()
         proof = self._range_proof(final)
         checkpoints = self._checkpoints(final, proof)
@@ -72,7 +70,8 @@ class BundleCheck:
         self._trusted_checkpoint(final, proof, records)
         scan = self._entries(proof)
         self._range_end(scan, final, proof)
-        for name in self.reader.manifest.get("derived", []):
+        # Hashes last: a changed file is then named by what changed in it when that is known.
+        for name in (*SMALL_FILES, *self.reader.manifest.get("derived", [])):
             self._file_hash(str(name))
 
     # --- manifest and files ---------------------------------------------------------------

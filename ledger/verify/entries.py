@@ -114,7 +114,7 @@ class EntryScan:
         self, seq: object, expected: int, leaf: bytes, append: Callable[[bytes], object]
     ) -> int:
         if type(seq) is int and seq > expected:
-            what = f"missing: the next entry in the file is seq={seq}"
+            what = f"missing or out of order: the file has seq={seq} in its place"
         else:
             what = f"out of order: found seq={seq} where seq={expected} belongs"
         self.report.fail(f"entry seq={expected}", what, seq=expected)

@@ -84,6 +84,10 @@ class SampleLog:
             payload=payload,
         )
 
+    def lose_agent_event(self, agent: str = "agent-1") -> None:
+        """An agent event that never reaches the log: its agent_seq is used, no entry written."""
+        self._next_agent_seq(agent)
+
     def _next_agent_seq(self, agent: str) -> int:
         self.agent_seq[agent] = self.agent_seq.get(agent, 0) + 1
         return self.agent_seq[agent]
