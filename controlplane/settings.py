@@ -7,13 +7,18 @@ naming the variable. See docs or the README for the full list of variables.
 
 from pathlib import Path
 
+from controlplane.audit.config import log_config_from_env
 from controlplane.config.backends import channel_layers_from_url, database_from_url
 from controlplane.config.env import env_bool, env_choice, env_int, env_list, env_str
 from controlplane.config.keys import fernet_keys_from_env, secret_key_from_env
 from controlplane.config.testing import running_under_pytest_django, test_key_defaults_apply
 from controlplane.identities.oidc.config import oidc_config_from_env
 from controlplane.identities.saml.config import saml_config_from_env
-from controlplane.jobs.config import webhook_from_env
+from controlplane.jobs.config import (
+    broker_transport_options,
+    housekeeping_interval_from_env,
+    webhook_from_env,
+)
 from controlplane.web.config import agent_public_address_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,14 +57,22 @@ GATEHOUSE_ACCESS_REQUEST_TTL_SECONDS = env_int(
 # Webhook notifications of access requests and decisions (controlplane/jobs/webhooks.py).
 GATEHOUSE_WEBHOOK_URL, GATEHOUSE_WEBHOOK_SECRET = webhook_from_env()
 
+# The tamper-evident audit log: origin, signing key, witnesses (controlplane/audit/config.py).
+GATEHOUSE_LOG = log_config_from_env()
+
 # Background jobs (controlplane/jobs): Celery with beat in production. The default broker
 # "memory://" runs tasks eagerly in the web process; see controlplane/jobs/__init__.py.
 CELERY_BROKER_URL = env_str("GATEHOUSE_CELERY_BROKER_URL", "memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_BEAT_SCHEDULE = {
-    "housekeeping": {"task": "controlplane.jobs.tasks.housekeeping", "schedule": 30.0},
+    "housekeeping": {
+        "task": "controlplane.jobs.tasks.housekeeping",
+        "schedule": housekeeping_interval_from_env(),
+    },
+    "log-checkpoint": {"task": "controlplane.jobs.tasks.log_checkpoint", "schedule": 1.0},
 }
 
 # How often an agent's websocket checks the config revision for changes made elsewhere.

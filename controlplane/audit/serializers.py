@@ -55,3 +55,52 @@ class AuditEventSerializer(serializers.Serializer):
             "kind": event.on_behalf_of_kind,
             "name": event.on_behalf_of_name,
         }
+
+
+class InclusionProofQuerySerializer(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0, help_text="The entry's index in the log.")
+    size = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Tree size to prove against (default: the latest checkpoint's).",
+    )
+
+
+class ConsistencyProofQuerySerializer(serializers.Serializer):
+    old = serializers.IntegerField(min_value=0, help_text="The earlier tree size.")
+    new = serializers.IntegerField(
+        min_value=0, required=False, help_text="The later size (default: latest checkpoint's)."
+    )
+
+
+class CheckpointQuerySerializer(serializers.Serializer):
+    size = serializers.IntegerField(
+        min_value=0, required=False, help_text="A signed tree size (default: the latest)."
+    )
+
+
+class InclusionProofSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    size = serializers.IntegerField()
+    leaf = serializers.CharField(help_text="The entry's canonical leaf JSON, as hashed.")
+    leaf_hash = serializers.CharField(help_text="Base64 SHA-256(0x00 || leaf).")
+    hashes = serializers.ListField(child=serializers.CharField(), help_text="Base64, in order.")
+
+
+class ConsistencyProofSerializer(serializers.Serializer):
+    old = serializers.IntegerField()
+    new = serializers.IntegerField()
+    hashes = serializers.ListField(child=serializers.CharField(), help_text="Base64, in order.")
+
+
+class PublishedKeySerializer(serializers.Serializer):
+    vkey = serializers.CharField(help_text="<name>+<hex key id>+<base64(type || key)>")
+    role = serializers.ChoiceField(choices=["log", "witness"])
+    status = serializers.ChoiceField(choices=["active", "retired", "configured"])
+    created_at = serializers.DateTimeField(allow_null=True)
+    retired_at = serializers.DateTimeField(allow_null=True)
+
+
+class LogKeysSerializer(serializers.Serializer):
+    origin = serializers.CharField()
+    keys = PublishedKeySerializer(many=True)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -67,15 +68,28 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
         new = sorted(set(entries) - _agent_seqs_stored(agent, min(entries), max(entries)))
         gaps = [_gap_entry(agent, first, last) for first, last in _gaps(previous, new)]
         try:
-            audit_append([*(entries[seq] for seq in new), *gaps])
+            appended = audit_append([*(entries[seq] for seq in new), *gaps])
         except LeafError as exc:  # e.g. an integer JSON cannot carry exactly
             raise ContractError(f"events: not storable in the audit log: {exc}") from None
+        if _passes_checkpoint_mark(appended):
+            transaction.on_commit(_log_checkpoint_enqueue)
     # Single-use grants end with their session (idempotent, so re-sent batches are harmless).
     # Imported here: controlplane.access.services imports this module.
     from controlplane.access.services import grants_end_after_use
 
     grants_end_after_use(agent=agent, events=events)
     return max(entries)
+
+
+def _passes_checkpoint_mark(appended: range) -> bool:
+    every = settings.GATEHOUSE_LOG.checkpoint_entries
+    return bool(appended) and appended.start // every != appended.stop // every
+
+
+def _log_checkpoint_enqueue() -> None:
+    from controlplane.jobs.tasks import log_checkpoint_enqueue  # jobs import these services
+
+    log_checkpoint_enqueue()
 
 
 def _controlplane_entry(

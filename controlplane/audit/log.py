@@ -1,0 +1,187 @@
+"""Reading the tamper-evident log: entries by range, checkpoints, proofs, keys and gaps.
+
+Proofs are folded from the stored perfect subtrees (``MerkleNode``) that ``ledger.merkle``'s
+planning functions name, fetched in one query. Used by the audit API and by the export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Max, Min, QuerySet
+
+from controlplane.audit.actions import ControlPlaneAction
+from controlplane.audit.models import AuditEvent, Checkpoint, LogKey
+from controlplane.audit.sequencer import log_size, nodes_fetch
+from ledger import merkle
+from ledger.note import add_signatures
+
+if TYPE_CHECKING:
+    from controlplane.agents.models import Agent
+
+
+class ProofUnavailable(ValueError):
+    """The sizes or index asked for are outside the log as it stands."""
+
+
+def log_tree_size() -> int:
+    """How many entries are committed to the log (its tree size)."""
+    return log_size()
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    """The newest signed checkpoint, or None before the first."""
+    return Checkpoint.objects.order_by("-size").first()
+
+
+def checkpoint_at(*, size: int) -> Checkpoint | None:
+    """The checkpoint signed at exactly ``size``, if one was."""
+    return Checkpoint.objects.filter(size=size).first()
+
+
+def checkpoints_between(since: datetime | None, until: datetime | None) -> QuerySet[Checkpoint]:
+    """Checkpoints signed in ``[since, until)`` (either end open when None), oldest first."""
+    checkpoints = Checkpoint.objects.prefetch_related("cosignatures").order_by("size")
+    if since is not None:
+        checkpoints = checkpoints.filter(signed_at__gte=since)
+    if until is not None:
+        checkpoints = checkpoints.filter(signed_at__lt=until)
+    return checkpoints
+
+
+def checkpoint_note(checkpoint: Checkpoint) -> str:
+    """The signed checkpoint with the witnesses' cosignature lines appended."""
+    lines = [cosignature.line for cosignature in checkpoint.cosignatures.order_by("id")]
+    return add_signatures(checkpoint.note, lines) if lines else checkpoint.note
+
+
+def entries_between(since: datetime | None, until: datetime | None) -> QuerySet[AuditEvent]:
+    """Entries received in ``[since, until)``, as the contiguous seq range from the first to
+    the last of them (so an export has no holes even where arrival and seq order differ by
+    a few milliseconds), in seq order."""
+    received = AuditEvent.objects.all()
+    if since is not None:
+        received = received.filter(received_at__gte=since)
+    if until is not None:
+        received = received.filter(received_at__lt=until)
+    bounds = received.aggregate(first=Min("seq"), last=Max("seq"))
+    if bounds["first"] is None:
+        return AuditEvent.objects.none()
+    return entries_range(first=bounds["first"], last=bounds["last"])
+
+
+def entry_at(*, seq: int) -> AuditEvent:
+    """The entry at ``seq``; raises ``AuditEvent.DoesNotExist`` (a 404 in the API)."""
+    return AuditEvent.objects.get(seq=seq)
+
+
+def entries_range(*, first: int, last: int) -> QuerySet[AuditEvent]:
+    """Entries with ``first <= seq <= last``, in seq order."""
+    return AuditEvent.objects.filter(seq__gte=first, seq__lte=last).order_by("seq")
+
+
+def inclusion_proof_build(*, seq: int, size: int) -> list[bytes]:
+    """The RFC 9162 inclusion proof of entry ``seq`` in the tree of ``size``."""
+    _check_size(size)
+    try:
+        coordinates = merkle.inclusion_nodes(seq, size)
+    except merkle.ProofError as exc:
+        raise ProofUnavailable(exc.reason) from None
+    return merkle.inclusion_proof(seq, size, nodes_fetch(coordinates))
+
+
+def consistency_proof_build(*, old: int, new: int) -> list[bytes]:
+    """The RFC 9162 consistency proof from the tree of ``old`` entries to that of ``new``."""
+    _check_size(new)
+    try:
+        coordinates = merkle.consistency_nodes(old, new)
+    except merkle.ProofError as exc:
+        raise ProofUnavailable(exc.reason) from None
+    return merkle.consistency_proof(old, new, nodes_fetch(coordinates))
+
+
+def root_build(*, size: int) -> bytes:
+    """The tree head at ``size`` (what a checkpoint of that size must carry)."""
+    _check_size(size)
+    return merkle.root_at(size, nodes_fetch(merkle.root_nodes(size)))
+
+
+def _check_size(size: int) -> None:
+    current = log_size()
+    if not 0 <= size <= current:
+        raise ProofUnavailable(f"tree size {size} is outside 0..{current}")
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """A log or witness public key as auditors need it."""
+
+    vkey: str
+    role: str  # "log" or "witness"
+    status: str  # "active" or "retired" (witness keys: "configured")
+    created_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
+def log_keys_list() -> list[PublishedKey]:
+    """Every key that signs or signed checkpoints (newest first), then the witnesses'."""
+    recorded = [
+        PublishedKey(
+            vkey=key.vkey,
+            role="log",
+            status="retired" if key.retired_at else "active",
+            created_at=key.created_at,
+            retired_at=key.retired_at,
+        )
+        for key in LogKey.objects.order_by("-created_at")
+    ]
+    known = {key.vkey for key in recorded}
+    config = settings.GATEHOUSE_LOG
+    configured = [
+        PublishedKey(vkey=verifier.vkey, role="log", status="retired")
+        for verifier in config.retired_keys
+        if verifier.vkey not in known
+    ]
+    witnesses = [
+        PublishedKey(vkey=witness.verifier.vkey, role="witness", status="configured")
+        for witness in config.witnesses
+    ]
+    return [*recorded, *configured, *witnesses]
+
+
+@dataclass(frozen=True)
+class AgentSeqGap:
+    """Agent seqs the control plane never received, as recorded when it noticed."""
+
+    agent: str
+    first_missing: int
+    last_missing: int
+    noticed_at: datetime
+    seq: int  # the gap record's own place in the log
+    filled: int  # how many of the missing seqs arrived later (late delivery)
+
+
+def audit_gaps_list(*, agent: Agent | None = None) -> list[AgentSeqGap]:
+    """Recorded per-agent seq gaps, oldest first, with how many were filled later."""
+    records = AuditEvent.objects.filter(action=ControlPlaneAction.AGENT_SEQ_GAP).order_by("seq")
+    if agent is not None:
+        records = records.filter(payload__agent=agent.name)
+    return [_gap(record) for record in records]
+
+
+def _gap(record: AuditEvent) -> AgentSeqGap:
+    first, last = record.payload["first_missing"], record.payload["last_missing"]
+    filled = AuditEvent.objects.filter(
+        agent__name=record.payload["agent"], agent_seq__range=(first, last)
+    ).count()
+    return AgentSeqGap(
+        agent=record.payload["agent"],
+        first_missing=first,
+        last_missing=last,
+        noticed_at=record.occurred_at,
+        seq=record.seq,
+        filled=filled,
+    )
