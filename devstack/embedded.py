@@ -6,8 +6,9 @@ resource (the local server if one answers on 127.0.0.1:5432 without a password, 
 throwaway cluster started here) with read-only and read-write access levels (per-session
 roles inside gh_readonly / gh_readwrite) and a request policy, grants the demo account
 standing read-only access, starts the devstack OpenID provider with three people (alice
-requests, bob approves, carol audits), the control plane signed in through it and an agent,
-and prints what to do next. Ctrl-C stops all of it.
+requests, bob approves, carol audits), the control plane signed in through it, a Celery
+worker with embedded beat (housekeeping, webhooks) on a broker that is a folder of files, and
+an agent, and prints what to do next. Ctrl-C stops all of it.
 
 State lives in var/embedded/ (or $GATEHOUSE_EMBEDDED_DIR) so a second run reuses the same
 identities, keys, passwords and provider port (people are matched by issuer, which includes
@@ -39,8 +40,9 @@ from devstack.oidc_provider import (
 )
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
+from devstack.processes import ChildProcess
 
-STATE = Path(os.environ.get("GATEHOUSE_EMBEDDED_DIR") or REPO / "var" / "embedded")
+STATE = Path(os.environ.get("GATEHOUSE_EMBEDDED_DIR") or REPO / "var" / "embedded").resolve()
 DEMO_ACCOUNT = "demo-agent"
 DEMO_RESOURCE = "demo"
 AGENT_NAME = "embedded-agent"
@@ -179,6 +181,28 @@ def _sign_in_env(idp: OidcProvider) -> dict[str, str]:
         "GATEHOUSE_OIDC_GROUPS_CLAIM": "groups",
         "GATEHOUSE_OIDC_CLI_CLIENT_ID": CLI_CLIENT_ID,
     }
+
+
+# -- background jobs --------------------------------------------------------------------------
+
+
+def _jobs_env() -> dict[str, str]:
+    """Celery on a broker that needs no server: messages are files under var/embedded/broker
+    (your own GATEHOUSE_CELERY_BROKER_URL wins)."""
+    url = os.environ.get("GATEHOUSE_CELERY_BROKER_URL") or f"filesystem://{STATE / 'broker'}"
+    return {"GATEHOUSE_CELERY_BROKER_URL": url}
+
+
+def _celery_worker(cp: ControlPlane) -> ChildProcess:
+    """A Celery worker with embedded beat, as production runs it (there as separate
+    processes): beat schedules housekeeping, the worker runs it and delivers webhooks. One
+    process, no pool children: `make run` stays light."""
+    argv = [
+        sys.executable, "-m", "celery", "-A", "controlplane.jobs.app", "worker", "--beat",
+        "--pool", "solo", "--without-mingle", "--without-gossip", "--without-heartbeat",
+        "--schedule", str(cp.dir / "celerybeat-schedule"), "--loglevel", "info",
+    ]  # fmt: skip
+    return ChildProcess(argv, log_path=cp.dir / "celery.log", env=cp.env, cwd=REPO)
 
 
 # -- the demo resource ------------------------------------------------------------------------
@@ -353,6 +377,11 @@ def _children(*parts: Any) -> list[Any]:
     return [part for part in parts if part is not None]
 
 
+def _all_alive(*parts: Agent | ControlPlane | OidcProvider | ChildProcess | None) -> bool:
+    processes = [getattr(part, "process", part) for part in _children(*parts)]
+    return all(process is not None and process.alive() for process in processes)
+
+
 def main() -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     stopping = False
@@ -366,11 +395,12 @@ def main() -> None:
     cluster: PostgresCluster | None = None
     cp_port, agent_port = _port(8000), _port(6432)
     idp = _idp(f"http://127.0.0.1:{cp_port}") if _idp_wanted() else None
-    env = {"GATEHOUSE_AGENT_PUBLIC_ADDRESS": f"127.0.0.1:{agent_port}"}
+    env = {"GATEHOUSE_AGENT_PUBLIC_ADDRESS": f"127.0.0.1:{agent_port}", **_jobs_env()}
     if idp is not None:
         env.update(_sign_in_env(idp))
     cp = ControlPlane(STATE / "controlplane", port=cp_port, extra_env=env)
     agent: Agent | None = None
+    worker: ChildProcess | None = None
     try:
         upstream = _local_postgres()
         if upstream is None:
@@ -379,20 +409,19 @@ def main() -> None:
         if idp is not None:
             idp.start()
         cp.bootstrap()
-        cp.start(housekeeping=True)
+        cp.start()
+        worker = _celery_worker(cp)
         agent_token, demo_key = _set_up(cp, upstream)
         agent = Agent(
             STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=agent_port
         ).start()
         token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS}, api_key=demo_key)
         print(_banner(cp, agent, token, upstream, idp), flush=True)
-        while not stopping and all(
-            part.process and part.process.alive() for part in _children(agent, cp, idp)
-        ):
+        while not stopping and _all_alive(agent, cp, idp, worker):
             time.sleep(0.2)
     finally:
         print("\nStopping...", file=sys.stderr)
-        for part in _children(agent, cp, idp, cluster):
+        for part in _children(agent, worker, cp, idp, cluster):
             part.stop()
 
 

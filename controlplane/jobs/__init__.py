@@ -3,8 +3,11 @@ and webhook delivery.
 
 Production runs Celery with a real broker (``GATEHOUSE_CELERY_BROKER_URL``), a worker and
 beat: ``celery -A controlplane.jobs.app worker --beat``. Beat runs ``housekeeping`` every
-30 s. On embedded defaults (broker ``memory://``) tasks run eagerly inside the web process
-(webhooks on a short-lived thread, so a slow receiver never holds up a request) and
-``manage.py run_housekeeping`` is the 30 s loop. Agents do not depend on either: they
-enforce grant expiry themselves; housekeeping keeps the control plane's own records true.
+30 s (``GATEHOUSE_HOUSEKEEPING_INTERVAL_SECONDS``). ``make run`` does the same on a broker
+that needs no server, ``filesystem:///<folder>`` (kombu's filesystem transport: messages are
+files in that folder). With the default broker ``memory://`` tasks run eagerly inside the web
+process (webhooks on a short-lived thread, so a slow receiver never holds up a request) and
+nothing runs beat: ``manage.py run_housekeeping`` is the loop to run beside the server. Agents
+do not depend on either: they enforce grant expiry themselves; housekeeping keeps the control
+plane's own records true.
 """

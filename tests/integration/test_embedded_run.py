@@ -2,8 +2,9 @@
 
 The banner's psql line works for the demo AI service account and lands in the audit log;
 alice signs in with the password the banner printed, asks for access to "demo", bob approves
-in his own browser, and alice connects with the token "My access" gives her; Ctrl-C stops
-every server, and a second run keeps the provider's issuer and the passwords."""
+in his own browser, and alice connects with the token "My access" gives her; a request left
+undecided past its deadline is expired by Celery beat; Ctrl-C stops every server, and a second
+run keeps the provider's issuer and the passwords."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 import selectors
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from devstack.gatehouse import REPO
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 REASON = "look at the demo table"
+HOUSEKEEPING_SECONDS = 1  # beat's interval for this test (30 s by default)
 
 
 @dataclass
@@ -57,6 +60,14 @@ class MakeRun:
     def agent_port(self) -> int:
         return int(self.find(r"PostgreSQL on 127\.0\.0\.1:(\d+)"))
 
+    def admin_get(self, path: str) -> Any:
+        admin_key = (self.state / "controlplane" / "admin.api-key").read_text().strip()
+        request = urllib.request.Request(
+            self.cp_url + path, headers={"Authorization": f"ApiKey {admin_key}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
     def password(self, username: str) -> str:
         return self.find(rf"^\s+{username}\s+password (\S+)")
 
@@ -73,6 +84,7 @@ class MakeRun:
 
 def _make_run(state: Path) -> MakeRun:
     env = {**os.environ, "GATEHOUSE_EMBEDDED_DIR": str(state), "PYTHONUNBUFFERED": "1"}
+    env["GATEHOUSE_HOUSEKEEPING_INTERVAL_SECONDS"] = str(HOUSEKEEPING_SECONDS)
     env.pop("GATEHOUSE_EMBEDDED_IDP", None)
     env.pop("GATEHOUSE_OIDC_ISSUER", None)
     process = subprocess.Popen(
@@ -129,15 +141,10 @@ def test_the_demo_agents_psql_line_works_and_is_audited(make_run: MakeRun) -> No
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "42"
 
-    admin_key = (make_run.state / "controlplane" / "admin.api-key").read_text().strip()
-    request = urllib.request.Request(
-        f"{make_run.cp_url}/api/v1/audit/events?actor=demo-agent&action=statement",
-        headers={"Authorization": f"ApiKey {admin_key}"},
-    )
     deadline = time.monotonic() + 15
     while True:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            events = json.load(response)["results"]
+        events = make_run.admin_get("/api/v1/audit/events?actor=demo-agent&action=statement")
+        events = events["results"]
         if any(e["payload"]["statement"] == "select 6 * 7" for e in events):
             break
         assert time.monotonic() < deadline, events
@@ -163,6 +170,15 @@ def _signed_in(browser: Browser, run: MakeRun, username: str, path: str) -> Page
     return page
 
 
+def _request_access(page: Page, level: str, reason: str) -> None:
+    offer = page.get_by_role("region", name="demo")
+    offer.get_by_label("Access level").select_option(level)
+    offer.get_by_label("Duration (minutes)").fill("30")
+    offer.get_by_label("Reason").fill(reason)
+    offer.get_by_role("button", name="Request access").click()
+    expect(page.locator("#my-requests")).to_contain_text(reason)
+
+
 def _connect_once_the_grant_arrives(conninfo: str) -> psycopg.Connection[Any]:
     deadline = time.monotonic() + 10
     while True:  # the approval reaches the agent in a pushed snapshot, asynchronously
@@ -178,11 +194,7 @@ def test_alice_requests_bob_approves_alice_connects_as_the_banner_says(
     make_run: MakeRun, browser: Browser
 ) -> None:
     alice = _signed_in(browser, make_run, "alice", "/resources/")
-    offer = alice.get_by_role("region", name="demo")
-    offer.get_by_label("Access level").select_option("read-write")
-    offer.get_by_label("Duration (minutes)").fill("30")
-    offer.get_by_label("Reason").fill(REASON)
-    offer.get_by_role("button", name="Request access").click()
+    _request_access(alice, "read-write", REASON)
     expect(alice.locator("#my-requests")).to_contain_text("Pending")
 
     bob = _signed_in(browser, make_run, "bob", "/approvals/")
@@ -201,6 +213,34 @@ def test_alice_requests_bob_approves_alice_connects_as_the_banner_says(
         conn.execute("insert into gatehouse_items (label) values ('alice was here')")
         labels = [row[0] for row in conn.execute("select label from gatehouse_items")]
     assert "alice was here" in labels
+
+
+def _a_day_passes_for(run: MakeRun, reason: str) -> None:
+    """Move the request's deadline (24 h after it was made) into the past."""
+    with sqlite3.connect(run.state / "controlplane" / "controlplane.sqlite3") as db:
+        moved = db.execute(
+            "update access_accessrequest set expires_at = '2000-01-01 00:00:00' where reason = ?",
+            (reason,),
+        ).rowcount
+    assert moved == 1
+
+
+def test_celery_beat_expires_a_request_nobody_decided(make_run: MakeRun, browser: Browser) -> None:
+    alice = _signed_in(browser, make_run, "alice", "/resources/")
+    _request_access(alice, "read-only", "forgotten by everyone")
+    _a_day_passes_for(make_run, "forgotten by everyone")
+
+    deadline = time.monotonic() + 10 * HOUSEKEEPING_SECONDS + 10
+    while True:
+        events = make_run.admin_get("/api/v1/audit/events?action=access_request.expired")
+        if any(e["payload"].get("reason") == "forgotten by everyone" for e in events["results"]):
+            break
+        assert time.monotonic() < deadline, "the request did not expire"
+        time.sleep(0.2)
+    expect(alice.locator("#my-requests")).to_contain_text("Expired")  # her page polls
+    # The worker (not the web process, not a loop beside it) ran beat's housekeeping task.
+    worker_log = (make_run.state / "controlplane" / "celery.log").read_text()
+    assert "'requests_expired': 1" in worker_log
 
 
 def test_ctrl_c_stops_everything_and_a_restart_keeps_issuer_and_passwords(
