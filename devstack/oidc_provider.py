@@ -33,6 +33,7 @@ PROVIDER_DIR = Path(__file__).resolve().parent / "oidc"
 CONTROL_PLANE_CLIENT_ID = "gatehouse-control-plane"
 SERVICE_CLIENT_ID = "agent-smith"
 CLI_CLIENT_ID = "gatehouse-cli"
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 GATEHOUSE_AUDIENCE = "urn:gatehouse"
 GATEHOUSE_SCOPE = "gatehouse"
 
@@ -92,15 +93,21 @@ def control_plane_client(
 
 
 def cli_client(client_id: str = CLI_CLIENT_ID) -> OidcClient:
-    """`gatehouse login`: a public client (no secret) that only uses the device flow."""
+    """`gatehouse login`: a native public client (no secret, RFC 8252) that signs in with the
+    device flow or in the browser through a loopback redirect. For ``application_type:
+    native`` oidc-provider accepts any port on a registered loopback redirect URI, so the
+    command line can listen on an ephemeral port; the refresh_token grant lets it ask for
+    offline_access and renew its sign-in (oidc-provider rotates a public client's refresh
+    tokens)."""
     return OidcClient(
         client_id,
         "",
         {
+            "application_type": "native",
             "token_endpoint_auth_method": "none",
-            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
-            "response_types": [],
-            "redirect_uris": [],
+            "grant_types": ["authorization_code", "refresh_token", DEVICE_CODE_GRANT],
+            "response_types": ["code"],
+            "redirect_uris": ["http://127.0.0.1/callback"],
         },
     )
 

@@ -1,7 +1,9 @@
 """The `gatehouse` command line end to end: alice signs in with the device flow (approving the
 code in real Chromium at the real OpenID provider), asks for access that her group gets
 automatically, sees it in `gatehouse status`, and reaches PostgreSQL through the agent with
-`gatehouse dsn` and `gatehouse psql`."""
+`gatehouse dsn` and `gatehouse psql`. She also signs in with `gatehouse login --browser`
+(Chromium follows the printed URL back to the CLI's loopback listener), and her sign-in is
+renewed silently with the rotating refresh token until the provider refuses it."""
 
 from __future__ import annotations
 
@@ -15,41 +17,25 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from devstack.gatehouse import Agent, ControlPlane
-from devstack.oidc_provider import PERSONAS, OidcClient, OidcProvider, control_plane_client
+from devstack.oidc_provider import (
+    CLI_CLIENT_ID,
+    PERSONAS,
+    OidcProvider,
+    cli_client,
+    control_plane_client,
+)
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
 
 pytestmark = pytest.mark.integration
 
-CLI_CLIENT_ID = "gatehouse-cli"
 PASSWORDS = {user.username: user.password for user in PERSONAS}
 GATEHOUSE = Path(sys.executable).with_name("gatehouse")
-
-
-class PublicClient(OidcClient):
-    """A client without a secret (oidc-provider refuses an empty one)."""
-
-    def as_config(self) -> dict[str, Any]:
-        return {"client_id": self.client_id, **self.metadata}
-
-
-def cli_client() -> OidcClient:
-    return PublicClient(
-        CLI_CLIENT_ID,
-        "",
-        {
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
-            "response_types": [],
-            "redirect_uris": [],
-        },
-    )
 
 
 @dataclass
@@ -151,17 +137,20 @@ def provider_sign_in_if_asked(page: Page, stack: CliStack, username: str) -> Non
         allow.click()
 
 
-def test_alice_logs_in_with_the_device_flow_requests_access_and_connects(
-    stack: CliStack, page: Page
-) -> None:
-    # Her first browser sign-in links her provider account to a Gatehouse user.
+@pytest.fixture(scope="module")
+def alice_linked(stack: CliStack, page: Page) -> None:
+    """Her first browser sign-in links her provider account to a Gatehouse user."""
     page.goto(stack.cp.url + "/login/")
     page.get_by_role("link", name="Sign in with your organisation").click()
     provider_sign_in_if_asked(page, stack, "alice")
     page.wait_for_url(re.compile("^" + re.escape(stack.cp.url) + "/"))
 
+
+def test_alice_logs_in_with_the_device_flow_requests_access_and_connects(
+    stack: CliStack, page: Page, alice_linked: None
+) -> None:
     login = subprocess.Popen(
-        [str(GATEHOUSE), "login"],
+        [str(GATEHOUSE), "login", "--device"],
         env=stack.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -181,6 +170,7 @@ def test_alice_logs_in_with_the_device_flow_requests_access_and_connects(
     assert login.returncode == 0, err
     assert f"signed in to {stack.cp.url} as alice" in out
     assert stack.config_file.stat().st_mode & 0o777 == 0o600
+    assert json.loads(stack.config_file.read_text())["login"]["refresh_token"]  # offline_access
 
     requested = stack.run("request", "appdb", "--for", "30m", "--reason", "INC-7: orders stuck")
     assert re.search(r"request [0-9a-f-]{36}: approved", requested.stdout)
@@ -226,9 +216,12 @@ def test_without_a_grant_dsn_says_what_to_do(stack: CliStack) -> None:
     assert "gatehouse request otherdb" in refused.stderr
 
 
-def test_an_expired_sign_in_asks_for_gatehouse_login(stack: CliStack) -> None:
+def test_an_expired_sign_in_that_cannot_be_renewed_asks_for_gatehouse_login(
+    stack: CliStack,
+) -> None:
     saved = json.loads(stack.config_file.read_text())
     saved["login"]["expires_at"] = int(time.time()) - 5
+    saved["login"].pop("refresh_token", None)  # as from a provider without offline_access
     stack.config_file.write_text(json.dumps(saved))
 
     refused = stack.run("status", check=False)
@@ -237,17 +230,76 @@ def test_an_expired_sign_in_asks_for_gatehouse_login(stack: CliStack) -> None:
     assert "expired" in refused.stderr and "gatehouse login" in refused.stderr
 
 
-def _verification_url(login: subprocess.Popen[str]) -> str:
-    """The `verification_uri_complete` that `gatehouse login` prints."""
-    assert login.stderr is not None
+def test_alice_logs_in_in_the_browser_and_is_renewed_silently_until_refused(
+    stack: CliStack, page: Page, alice_linked: None
+) -> None:
+    # `true` as the browser: Chromium, driven here, follows the URL the command prints.
+    login = subprocess.Popen(
+        [str(GATEHOUSE), "login", "--browser"],
+        env={**stack.env(), "BROWSER": "true"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        page.goto(_printed_line(login, re.compile(r"^\s+(http://\S+)$")))
+        provider_sign_in_if_asked(page, stack, "alice")
+        expect(page.get_by_text("You can close this tab")).to_be_visible()
+        assert page.url.startswith("http://127.0.0.1:") and "/callback?" in page.url
+        out, err = login.communicate(timeout=60)
+    finally:
+        if login.poll() is None:
+            login.kill()
+    assert login.returncode == 0, err
+    assert f"signed in to {stack.cp.url} as alice" in out
+    signed_in = json.loads(stack.config_file.read_text())["login"]
+    assert signed_in["refresh_token"] and signed_in["refresh_token"] not in out + err
+    assert stack.config_file.stat().st_mode & 0o777 == 0o600
+    assert "signed in as alice" in stack.run("status").stdout
+
+    # Her ID token runs out (fast-forwarded): the next command renews it without a word.
+    _stored_login_update(stack, expires_at=int(time.time()) - 5)
+    renewed_run = stack.run("status")
+    assert "signed in as alice" in renewed_run.stdout and renewed_run.stderr == ""
+    renewed = json.loads(stack.config_file.read_text())["login"]
+    assert renewed["id_token"] != signed_in["id_token"]
+    assert renewed["expires_at"] > time.time() + 60
+    assert renewed["refresh_token"] != signed_in["refresh_token"]  # rotated, and saved
+    assert stack.config_file.stat().st_mode & 0o777 == 0o600
+
+    # The spent refresh token again (say, from a stolen copy of the old file): the provider
+    # refuses it, and the command says to sign in again.
+    _stored_login_update(
+        stack, expires_at=int(time.time()) - 5, refresh_token=signed_in["refresh_token"]
+    )
+    refused = stack.run("status", check=False)
+    assert refused.returncode == 1
+    assert "refused to renew it" in refused.stderr and "run `gatehouse login`" in refused.stderr
+    assert signed_in["refresh_token"] not in refused.stdout + refused.stderr
+
+
+def _stored_login_update(stack: CliStack, **changes: object) -> None:
+    saved = json.loads(stack.config_file.read_text())
+    saved["login"].update(changes)
+    stack.config_file.write_text(json.dumps(saved))
+
+
+def _printed_line(process: subprocess.Popen[str], pattern: re.Pattern[str]) -> str:
+    """The first group of the first stderr line the command printed that matches."""
+    assert process.stderr is not None
     seen = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        line = login.stderr.readline()
+        line = process.stderr.readline()
         if not line:
             break
         seen.append(line)
-        match = re.search(r"\(or open (\S+)\)", line)
+        match = pattern.search(line.rstrip("\n"))
         if match:
             return match.group(1)
-    raise AssertionError(f"gatehouse login printed no verification URL: {''.join(seen)}")
+    raise AssertionError(f"gatehouse printed no matching line: {''.join(seen)}")
+
+
+def _verification_url(login: subprocess.Popen[str]) -> str:
+    """The `verification_uri_complete` that `gatehouse login --device` prints."""
+    return _printed_line(login, re.compile(r"\(or open (\S+)\)"))
