@@ -41,6 +41,7 @@ class ControlPlane:
         self.port = port or free_port()
         self.process: ChildProcess | None = None
         self.housekeeping: ChildProcess | None = None
+        self.log_signer: ChildProcess | None = None
         self.admin_key_file = self.dir / "admin.api-key"
         self.env = {**self._environment(), **(extra_env or {})}
 
@@ -89,9 +90,10 @@ class ControlPlane:
         if not self.admin_key_file.exists():
             self.manage("create_admin", admin, "--api-key-out", str(self.admin_key_file))
 
-    def start(self, *, housekeeping: bool = False) -> ControlPlane:
+    def start(self, *, housekeeping: bool = False, log_signer: bool = True) -> ControlPlane:
         """Serve under uvicorn; with `housekeeping`, also run the periodic jobs (request and
-        grant expiry) that Celery beat runs in production."""
+        grant expiry) that Celery beat runs in production; with `log_signer` (default), the
+        loop that signs audit-log checkpoints (beat's `log_checkpoint` in production)."""
         argv = [
             sys.executable,
             "-m",
@@ -115,6 +117,11 @@ class ControlPlane:
             wait_for_port(self.port, timeout_s=60)
         except TimeoutError:
             raise RuntimeError(f"control plane did not start:\n{self.process.log_tail()}") from None
+        if log_signer:
+            self.log_signer = ChildProcess(
+                [sys.executable, str(REPO / "manage.py"), "run_log_signer"],
+                log_path=self.dir / "log-signer.log", env=self.env, cwd=REPO,
+            )  # fmt: skip
         if housekeeping:
             self.housekeeping = ChildProcess(
                 [sys.executable, str(REPO / "manage.py"), "run_housekeeping", "--interval", "30"],
@@ -123,10 +130,10 @@ class ControlPlane:
         return self
 
     def stop(self) -> None:
-        for child in (self.housekeeping, self.process):
+        for child in (self.log_signer, self.housekeeping, self.process):
             if child is not None:
                 child.stop()
-        self.process = self.housekeeping = None
+        self.process = self.housekeeping = self.log_signer = None
 
     # -- REST API as the admin -----------------------------------------------------------------
     def api(

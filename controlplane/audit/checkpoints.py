@@ -51,6 +51,8 @@ def checkpoint_sign(*, now: datetime | None = None) -> Checkpoint | None:
     enough entries arrived), and hand it to the witnesses after commit. Returns it, or None
     when none was due or another replica is signing. Safe to call from every replica."""
     now = now or timezone.now()
+    if not _due(Checkpoint.objects.order_by("-size").first(), log_size(), now):
+        return None  # checked first without a write lock: the loop polls ten times a second
     with transaction.atomic():
         if not _signer_lock_try():
             return None

@@ -27,6 +27,7 @@ class OnBehalfOfSerializer(serializers.Serializer):
 
 class AuditEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    seq = serializers.IntegerField(help_text="The event's index in the tamper-evident log.")
     source = serializers.CharField()
     agent = serializers.CharField(source="agent.name", allow_null=True, default=None)
     agent_seq = serializers.IntegerField(allow_null=True)
