@@ -108,7 +108,8 @@ class Evidence:
     sign_ins_refused: int = 0
     grants: list[GrantRecord] = field(default_factory=list)
     masking: dict[str, int] = field(default_factory=dict)
-    blocked: list[Mapping[str, Any]] = field(default_factory=list)
+    blocked: list[Mapping[str, Any]] = field(default_factory=list)  # the first BLOCKED_SHOWN
+    blocked_count: int = 0
     held: int = 0
     checkpoints: CheckpointStatus | None = None
     verification: Verification | None = None
@@ -145,10 +146,7 @@ def evidence_collect(
     _count_identities(evidence, events)
     evidence.grants = grants_in(period, standing=timedelta(days=standing_days))
     evidence.masking = masking_counts(events)
-    evidence.blocked = list(
-        events.filter(action="guardrail.denied").order_by("seq").values(*BLOCKED_FIELDS)[:50]
-    )
-    evidence.held = events.filter(action="guardrail.held").count()
+    _collect_guardrails(evidence, events)
     evidence.checkpoints = checkpoint_status(period)
     evidence.verification = verification or Verification(
         False, False, "not run", verify_command("BUNDLE")
@@ -157,6 +155,14 @@ def evidence_collect(
     return evidence
 
 
+def _collect_guardrails(evidence: Evidence, events: QuerySet[AuditEvent]) -> None:
+    blocked = events.filter(action="guardrail.denied").order_by("seq")
+    evidence.blocked = list(blocked.values(*BLOCKED_FIELDS)[:BLOCKED_SHOWN])
+    evidence.blocked_count = blocked.count()
+    evidence.held = events.filter(action="guardrail.held").count()
+
+
+BLOCKED_SHOWN = 50
 BLOCKED_FIELDS = ("seq", "occurred_at", "actor_name", "on_behalf_of_name", "resource", "payload")
 
 
@@ -348,7 +354,7 @@ def percent(share: float | None) -> str:
 def _access_text(evidence: Evidence) -> str:
     return (
         f"{percent(evidence.authenticated_share)} of {evidence.agent_calls} agent calls carried an "
-        f"authenticated identity; {evidence.refused_connections} connections refused."
+        f"authenticated identity; refused connections: {evidence.refused_connections}."
     )
 
 
@@ -400,9 +406,9 @@ def _masking_text(evidence: Evidence) -> str:
 
 def _engineering_text(evidence: Evidence) -> str:
     return (
-        "Access enforced at the gateway and fail-closed: "
-        f"{evidence.refused_connections} connections refused, "
-        f"{len(evidence.blocked)} commands blocked and {evidence.held} held by guardrails."
+        "Access enforced at the gateway, failing closed. Refused connections: "
+        f"{evidence.refused_connections}; commands blocked by guardrails: "
+        f"{evidence.blocked_count}, held for approval: {evidence.held}."
     )
 
 
