@@ -44,15 +44,19 @@ class _CallbackServer(HTTPServer):
         self.on_callback: Callable[[dict[str, str]], object] = lambda _query: None
         self.answered = False
         self.result: object = None
-        self.failure: SignInError | None = None
+        self.failure: Exception | None = None
 
     def callback(self, query: dict[str, str]) -> None:
-        """Run ``on_callback`` once; keep its result or its SignInError for ``wait``."""
+        """Run ``on_callback`` once; keep its result or its exception for ``wait``."""
         self.answered = True
         try:
             self.result = self.on_callback(query)
-        except SignInError as exc:
+        except Exception as exc:  # re-raised by wait(), in the command's own thread
             self.failure = exc
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Silent: a browser dropping a connection is not worth a traceback on the terminal
+        (what matters, the callback's outcome, reaches ``wait`` through ``failure``)."""
 
 
 class _CallbackRequest(BaseHTTPRequestHandler):
@@ -65,8 +69,10 @@ class _CallbackRequest(BaseHTTPRequestHandler):
             self._page(404, "Not found", "This is the gatehouse command line's sign-in listener.")
             return
         self.server.callback(dict(parse_qsl(parts.query)))
-        if self.server.failure is not None:
-            self._page(400, "Sign-in failed", f"{self.server.failure}. Return to the terminal.")
+        failure = self.server.failure
+        if failure is not None:
+            reason = str(failure) if isinstance(failure, SignInError) else "an error"
+            self._page(400, "Sign-in failed", f"{reason}. Return to the terminal.")
         else:
             self._page(200, "Signed in", "You can close this tab and return to the terminal.")
 
@@ -111,7 +117,7 @@ class LoopbackRedirect:
 
     def wait(self, on_callback: Callable[[dict[str, str]], T]) -> T:
         """Serve until the first callback, answer it with ``on_callback(query)``'s outcome,
-        close the listener and return that outcome (or raise its SignInError)."""
+        close the listener and return that outcome (or raise its exception)."""
         self._server.on_callback = on_callback
         deadline = self._clock() + self.timeout_seconds
         try:

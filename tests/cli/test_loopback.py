@@ -90,6 +90,20 @@ def test_a_refused_callback_shows_the_reason_in_the_tab_and_raises_it(browser: B
     assert status == 400 and "Sign-in failed" in page and "refused" in page
 
 
+def test_an_unexpected_error_is_raised_in_the_command_not_lost_in_the_listener(
+    browser: Browser,
+) -> None:
+    def crash(_query: dict[str, str]) -> None:
+        raise RuntimeError("bug")
+
+    with LoopbackRedirect() as redirect:
+        browser.visit(redirect.redirect_uri + "?code=c&state=s")
+        with pytest.raises(RuntimeError, match="bug"):
+            redirect.wait(crash)
+    browser.join()
+    assert browser.answers[0][0] == 400
+
+
 def test_the_listener_closes_after_one_callback(browser: Browser) -> None:
     redirect = LoopbackRedirect()
     browser.visit(redirect.redirect_uri + "?code=c&state=s")
