@@ -25,6 +25,7 @@ import secrets
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -406,10 +407,14 @@ def main() -> None:
         if upstream is None:
             print("No PostgreSQL answers on 127.0.0.1:5432; starting a throwaway cluster.")
             cluster, upstream = _throwaway_postgres()
-        if idp is not None:
-            idp.start()
-        cp.bootstrap()
-        cp.start()
+        # The provider boots while Django migrates; the pool's exit waits for it either way,
+        # so the finally below never misses a provider that was still starting.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="idp") as pool:
+            idp_started = pool.submit(idp.start) if idp is not None else None
+            cp.bootstrap()
+            cp.start()
+            if idp_started is not None:
+                idp_started.result()
         worker = _celery_worker(cp)
         agent_token, demo_key = _set_up(cp, upstream)
         agent = Agent(
