@@ -121,7 +121,8 @@ def _browser_login(
             f"Opening your browser to sign in. If it does not open, visit:\n  {url}\n"
             f"Waiting for you to finish signing in..."
         )
-        ctx.open_browser(url)
+        if not ctx.open_browser(url):
+            ctx.tell("(no browser could be started here: open the URL above yourself)")
         return redirect.wait(flow.finish)
 
 
