@@ -122,6 +122,20 @@ class AgentConsumer(AsyncWebsocketConsumer):
         """Channel-layer message: something in this agent's snapshot may have changed."""
         await self.push_snapshot()
 
+    async def credentials_changed(self, message: dict[str, Any]) -> None:
+        """Channel-layer message: this agent's token was rotated or revoked."""
+        await self.still_authorized()
+
+    async def still_authorized(self) -> bool:
+        """Whether the token this socket was opened with is still the agent's and not
+        revoked; if not, close it (4401): the agent must reconnect with its new token."""
+        current = await database_sync_to_async(agent_by_token)(token=bearer_token(self.scope))
+        if current is not None and self.agent is not None and current.pk == self.agent.pk:
+            return True
+        logger.warning("agent %s: its token was rotated or revoked, closing", self.agent)
+        await self.close(code=CLOSE_UNAUTHORIZED)
+        return False
+
     async def poll_revision(self) -> None:
         """Fallback for changes made by other processes without a shared channel layer."""
         while True:
@@ -133,7 +147,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
                 logger.exception("agent %s: revision poll failed; retrying", self.agent)
 
     async def push_snapshot(self) -> None:
-        """Send a snapshot unless this socket already has one at least as new."""
+        """Send a snapshot unless this socket already has one at least as new, and never
+        on a socket whose token is no longer valid (secrets travel in snapshots)."""
+        if not await self.still_authorized():
+            return
         async with self.snapshot_lock:
             snapshot = await database_sync_to_async(agent_snapshot_build)(agent=self.agent)
             if snapshot.revision <= self.sent_revision:

@@ -18,6 +18,8 @@ class Agent(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     token_prefix = models.CharField(max_length=16, unique=True)
     token_hash = models.CharField(max_length=64)
+    # Set when an administrator revokes the token; rotating issues a new one and clears it.
+    token_revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # What the agent last told us about itself (hello and heartbeat frames).
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -9,11 +9,11 @@ from controlplane.agents.models import Agent
 
 
 def agent_by_token(*, token: str) -> Agent | None:
-    """The agent whose token ``token`` is, or None."""
+    """The agent whose current, unrevoked token ``token`` is, or None."""
     prefix = bearer.prefix_of(token, Agent.TOKEN_SCHEME)
     if prefix is None:
         return None
-    agent = Agent.objects.filter(token_prefix=prefix).first()
+    agent = Agent.objects.filter(token_prefix=prefix, token_revoked_at__isnull=True).first()
     if agent is None or not bearer.matches(token, agent.token_hash):
         return None
     return agent

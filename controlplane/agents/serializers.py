@@ -16,6 +16,8 @@ class AgentOutputSerializer(serializers.Serializer):
     version = serializers.CharField()
     config_revision_acked = serializers.IntegerField()
     spool_backlog = serializers.IntegerField()
+    token_prefix = serializers.CharField()
+    token_revoked_at = serializers.DateTimeField(allow_null=True)
 
 
 class AgentCreatedSerializer(AgentOutputSerializer):

@@ -18,13 +18,20 @@ from rest_framework.views import APIView
 from controlplane.api.inputs import validated_input
 from controlplane.api.pagination import PagePagination, paginated_response
 from controlplane.federation import serializers
-from controlplane.federation.models import TrustedIssuer
+from controlplane.federation.models import ServiceAccountBinding, TrustedIssuer
 from controlplane.federation.selectors import (
+    service_account_binding_get,
     service_account_bindings_list,
     trusted_issuer_get,
     trusted_issuers_list,
 )
-from controlplane.federation.services import service_account_binding_create, trusted_issuer_create
+from controlplane.federation.services import (
+    service_account_binding_create,
+    service_account_binding_delete,
+    trusted_issuer_create,
+    trusted_issuer_deactivate,
+    trusted_issuer_reactivate,
+)
 from controlplane.identities.exchange import ISSUED_TOKEN_TYPE, TokenExchangeRefused, token_exchange
 from controlplane.identities.permissions import IsAdmin
 from controlplane.identities.selectors import service_accounts_list
@@ -90,6 +97,47 @@ class BindingListCreateApi(APIView):
         )
         body = serializers.BindingOutputSerializer(binding).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TrustedIssuerDeactivateApi(APIView):
+    """Stop trusting an issuer's tokens (its bindings stay, for a reactivation)."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="trusted_issuers_deactivate",
+        request=None,
+        responses=serializers.TrustedIssuerOutputSerializer,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        trusted = trusted_issuer_deactivate(actor=request.user, issuer=_issuer(name))
+        return Response(serializers.TrustedIssuerOutputSerializer(trusted).data)
+
+
+class TrustedIssuerReactivateApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="trusted_issuers_reactivate",
+        request=None,
+        responses=serializers.TrustedIssuerOutputSerializer,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        trusted = trusted_issuer_reactivate(actor=request.user, issuer=_issuer(name))
+        return Response(serializers.TrustedIssuerOutputSerializer(trusted).data)
+
+
+class BindingDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(operation_id="trusted_issuers_bindings_delete", responses={204: None})
+    def delete(self, request: Request, name: str, subject: str) -> Response:
+        try:
+            binding = service_account_binding_get(issuer=_issuer(name), subject=subject)
+        except ServiceAccountBinding.DoesNotExist:
+            raise Http404(f"{subject!r} is not bound at {name!r}") from None
+        service_account_binding_delete(actor=request.user, binding=binding)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _issuer(name: str) -> TrustedIssuer:

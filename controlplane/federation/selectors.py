@@ -24,3 +24,10 @@ def service_account_bindings_list(*, issuer: TrustedIssuer) -> QuerySet[ServiceA
         .select_related("issuer", "service_account")
         .order_by("subject")
     )
+
+
+def service_account_binding_get(*, issuer: TrustedIssuer, subject: str) -> ServiceAccountBinding:
+    """The binding of ``subject`` at ``issuer``; raises ServiceAccountBinding.DoesNotExist."""
+    return ServiceAccountBinding.objects.select_related("issuer", "service_account").get(
+        issuer=issuer, subject=subject
+    )

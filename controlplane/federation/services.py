@@ -12,6 +12,7 @@ from django.db import transaction
 from controlplane.audit.actions import ControlPlaneAction
 from controlplane.audit.services import audit_event_record
 from controlplane.crypto import encrypt
+from controlplane.federation.actions import FederationAction
 from controlplane.federation.fetch import url_check
 from controlplane.federation.models import (
     ALLOWED_ALGORITHMS,
@@ -87,14 +88,64 @@ def service_account_binding_create(
         audit_event_record(
             actor=actor,
             action=ControlPlaneAction.SERVICE_ACCOUNT_BOUND,
-            payload={
-                "issuer": issuer.name,
-                "subject": subject,
-                "identity": str(service_account.pk),
-                "identity_name": service_account.username,
-            },
+            payload=_binding_payload(binding),
         )
     return binding
+
+
+def trusted_issuer_deactivate(*, actor: User | None, issuer: TrustedIssuer) -> TrustedIssuer:
+    """Stop trusting ``issuer``: its tokens are refused from the next exchange on (bindings
+    are kept for a reactivation). Deactivating twice changes nothing."""
+    return _issuer_activity_set(actor=actor, issuer=issuer, active=False)
+
+
+def trusted_issuer_reactivate(*, actor: User | None, issuer: TrustedIssuer) -> TrustedIssuer:
+    """Trust ``issuer`` again, unless another active issuer introspects and this one does
+    too (an opaque token could not say which one it came from)."""
+    return _issuer_activity_set(actor=actor, issuer=issuer, active=True)
+
+
+def service_account_binding_delete(*, actor: User | None, binding: ServiceAccountBinding) -> None:
+    """Remove a binding: the external subject no longer exchanges its tokens for the service
+    account's, from the next exchange on."""
+    with transaction.atomic():
+        binding = (
+            ServiceAccountBinding.objects.select_for_update()
+            .select_related("issuer", "service_account")
+            .get(pk=binding.pk)
+        )
+        binding.delete()
+        audit_event_record(
+            actor=actor,
+            action=FederationAction.SERVICE_ACCOUNT_UNBOUND,
+            payload=_binding_payload(binding),
+        )
+
+
+def _issuer_activity_set(
+    *, actor: User | None, issuer: TrustedIssuer, active: bool
+) -> TrustedIssuer:
+    with transaction.atomic():
+        issuer = TrustedIssuer.objects.select_for_update().get(pk=issuer.pk)
+        if issuer.is_active == active:
+            return issuer
+        if active and issuer.introspection_url:
+            _sole_introspector_check(issuer)
+        issuer.is_active = active
+        issuer.save(update_fields=["is_active"])
+        action = (
+            FederationAction.TRUSTED_ISSUER_REACTIVATED
+            if active
+            else FederationAction.TRUSTED_ISSUER_DEACTIVATED
+        )
+        audit_event_record(actor=actor, action=action, payload=_issuer_payload(issuer))
+    return issuer
+
+
+def _sole_introspector_check(issuer: TrustedIssuer) -> None:
+    others = TrustedIssuer.objects.active().exclude(pk=issuer.pk).exclude(introspection_url="")
+    if others.exists():
+        raise ValidationError({"introspection_url": ["another active issuer already introspects"]})
 
 
 def service_account_for_external(*, issuer: TrustedIssuer, claims: Mapping[str, Any]) -> User:
@@ -184,4 +235,13 @@ def _issuer_payload(trusted: TrustedIssuer) -> dict[str, Any]:
         "jwks_url": trusted.jwks_url,
         "introspection_url": trusted.introspection_url,
         "leeway_seconds": trusted.leeway_seconds,
+    }
+
+
+def _binding_payload(binding: ServiceAccountBinding) -> dict[str, Any]:
+    return {
+        "issuer": binding.issuer.name,
+        "subject": binding.subject,
+        "identity": str(binding.service_account.pk),
+        "identity_name": binding.service_account.username,
     }

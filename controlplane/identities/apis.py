@@ -15,10 +15,22 @@ from rest_framework.views import APIView
 from controlplane.api.inputs import validated_input
 from controlplane.api.pagination import PagePagination, paginated_response
 from controlplane.identities import serializers
-from controlplane.identities.models import User
+from controlplane.identities.models import ApiKey, User
 from controlplane.identities.permissions import IsAdmin, is_admin
-from controlplane.identities.selectors import identity_get, service_accounts_list
-from controlplane.identities.services import api_key_create, service_account_create
+from controlplane.identities.selectors import (
+    api_key_get,
+    api_keys_of,
+    identity_get,
+    service_account_get,
+    service_accounts_list,
+)
+from controlplane.identities.services import (
+    api_key_create,
+    api_key_revoke,
+    service_account_create,
+    service_account_deactivate,
+    service_account_reactivate,
+)
 from controlplane.identities.tokens import gateway_token_mint
 
 
@@ -87,6 +99,19 @@ class ServiceAccountListCreateApi(APIView):
 
 class ServiceAccountApiKeyCreateApi(APIView):
     permission_classes = [IsAdmin]
+    pagination_class = PagePagination
+
+    @extend_schema(
+        operation_id="service_accounts_api_keys_list",
+        responses=serializers.ApiKeyOutputSerializer(many=True),
+    )
+    def get(self, request: Request, name: str) -> Response:
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=api_keys_of(user=_service_account(name)),
+            serializer_class=serializers.ApiKeyOutputSerializer,
+        )
 
     @extend_schema(
         operation_id="service_accounts_api_keys_create",
@@ -94,12 +119,64 @@ class ServiceAccountApiKeyCreateApi(APIView):
         responses={201: serializers.ApiKeyCreatedSerializer},
     )
     def post(self, request: Request, name: str) -> Response:
-        account = service_accounts_list().filter(username=name).first()
-        if account is None:
-            raise Http404(f"no service account named {name!r}")
-        issued = api_key_create(actor=request.user, user=account)
+        issued = api_key_create(actor=request.user, user=_service_account(name))
         body = serializers.ApiKeyCreatedSerializer(issued).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ServiceAccountDeactivateApi(APIView):
+    """Disable a service account: keys refused, no new tokens, its grants ended."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="service_accounts_deactivate",
+        request=serializers.DeactivateInputSerializer,
+        responses=serializers.ServiceAccountOutputSerializer,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = validated_input(serializers.DeactivateInputSerializer, request.data)
+        account = service_account_deactivate(
+            actor=request.user, account=_service_account(name), reason=data["reason"]
+        )
+        return Response(serializers.ServiceAccountOutputSerializer(account).data)
+
+
+class ServiceAccountReactivateApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="service_accounts_reactivate",
+        request=None,
+        responses=serializers.ServiceAccountOutputSerializer,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        account = service_account_reactivate(actor=request.user, account=_service_account(name))
+        return Response(serializers.ServiceAccountOutputSerializer(account).data)
+
+
+def _service_account(name: str) -> User:
+    try:
+        return service_account_get(name=name)
+    except User.DoesNotExist:
+        raise Http404(f"no service account named {name!r}") from None
+
+
+class ApiKeyRevokeApi(APIView):
+    """Revoke an API key by its prefix (the part after ``gh_``); it is refused at once."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="api_keys_revoke", request=None, responses=serializers.ApiKeyOutputSerializer
+    )
+    def post(self, request: Request, prefix: str) -> Response:
+        try:
+            api_key = api_key_get(prefix=prefix)
+        except ApiKey.DoesNotExist:
+            raise Http404(f"no API key with prefix {prefix!r}") from None
+        api_key = api_key_revoke(actor=request.user, api_key=api_key)
+        return Response(serializers.ApiKeyOutputSerializer(api_key).data)
 
 
 class AuthConfigApi(APIView):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from controlplane.identities.models import User
+from controlplane.identities.models import ApiKey, User
 
 
 def identity_get(*, username: str) -> User:
@@ -30,3 +30,18 @@ def service_accounts_list() -> QuerySet[User]:
         .annotate(api_key_count=Count("api_keys", filter=usable_keys))
         .order_by("username")
     )
+
+
+def api_key_get(*, prefix: str) -> ApiKey:
+    """The API key with ``prefix`` (revoked or not); raises ApiKey.DoesNotExist."""
+    return ApiKey.objects.select_related("user").get(prefix=prefix)
+
+
+def api_keys_of(*, user: User) -> QuerySet[ApiKey]:
+    """``user``'s API keys, newest first, revoked ones included."""
+    return ApiKey.objects.filter(user=user).select_related("user").order_by("-created_at")
+
+
+def service_account_get(*, name: str) -> User:
+    """The service account called ``name``; raises User.DoesNotExist."""
+    return User.objects.get(username=name, kind=User.Kind.SERVICE_ACCOUNT)

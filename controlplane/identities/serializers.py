@@ -37,6 +37,18 @@ class ApiKeyCreatedSerializer(serializers.Serializer):
     api_key = serializers.CharField(source="plaintext", help_text="Shown only in this response.")
 
 
+class ApiKeyOutputSerializer(serializers.Serializer):
+    prefix = serializers.CharField()
+    identity = serializers.CharField(source="user.username")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class DeactivateInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, default="", max_length=500, allow_blank=True)
+
+
 class ServiceAccountCreatedSerializer(ServiceAccountOutputSerializer):
     api_key = serializers.CharField(help_text="Shown only in this response.")
 

@@ -10,8 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from controlplane import bearer
+from controlplane.access.models import Grant
+from controlplane.access.services import grant_revoke
 from controlplane.audit.actions import ControlPlaneAction
 from controlplane.audit.services import audit_event_record
+from controlplane.identities.actions import IdentityAction
 from controlplane.identities.models import ApiKey, User
 
 # Recording every request's use would turn each API call into a write; a minute is
@@ -50,6 +53,55 @@ def service_account_create(*, actor: User | None, name: str) -> tuple[User, Issu
             payload=_identity_payload(user),
         )
         return user, api_key_create(actor=actor, user=user)
+
+
+def service_account_deactivate(*, actor: User | None, account: User, reason: str = "") -> User:
+    """Disable a service account: its API keys stop authenticating, no gateway token can be
+    minted or exchanged for it, and every grant it holds is ended, so agents cut the
+    sessions of tokens it already has (those are verified offline until they expire, but
+    without a grant they reach nothing). Deactivating twice changes nothing."""
+    with transaction.atomic():
+        account = _service_account_locked(account)
+        if not account.is_active:
+            return account
+        account.is_active = False
+        account.save(update_fields=["is_active"])
+        ended = _grants_end(actor=actor, identity=account, reason=reason or "identity disabled")
+        audit_event_record(
+            actor=actor,
+            action=IdentityAction.SERVICE_ACCOUNT_DEACTIVATED,
+            payload={**_identity_payload(account), "reason": reason, "grants_ended": ended},
+        )
+    return account
+
+
+def service_account_reactivate(*, actor: User | None, account: User) -> User:
+    """Enable a disabled service account again. Its ended grants stay ended; its API keys
+    that were not revoked work again."""
+    with transaction.atomic():
+        account = _service_account_locked(account)
+        if account.is_active:
+            return account
+        account.is_active = True
+        account.save(update_fields=["is_active"])
+        audit_event_record(
+            actor=actor,
+            action=IdentityAction.SERVICE_ACCOUNT_REACTIVATED,
+            payload=_identity_payload(account),
+        )
+    return account
+
+
+def _service_account_locked(account: User) -> User:
+    if not account.is_service_account:
+        raise ValidationError({"service_account": [f"{account.username!r} is not one"]})
+    return User.objects.select_for_update().get(pk=account.pk)
+
+
+def _grants_end(*, actor: User | None, identity: User, reason: str) -> list[str]:
+    # Through grant_revoke, the one write path for ending a grant (audit, snapshot push).
+    grants = Grant.objects.not_ended().filter(identity=identity).order_by("starts_at")
+    return [str(grant_revoke(actor=actor, grant=grant, reason=reason).pk) for grant in grants]
 
 
 def api_key_create(*, actor: User | None, user: User) -> IssuedApiKey:

@@ -12,4 +12,15 @@ urlpatterns = [
         apis.ServiceAccountApiKeyCreateApi.as_view(),
         name="service-account-api-keys",
     ),
+    path(
+        "service-accounts/<str:name>/deactivate",
+        apis.ServiceAccountDeactivateApi.as_view(),
+        name="service-account-deactivate",
+    ),
+    path(
+        "service-accounts/<str:name>/reactivate",
+        apis.ServiceAccountReactivateApi.as_view(),
+        name="service-account-reactivate",
+    ),
+    path("api-keys/<str:prefix>/revoke", apis.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
 ]
