@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, in order; `python -m bench NAME...` runs only those named.
 
 pgbench (data-plane throughput and memory), revocation (grant revoke -> live session cut),
-exchange (token exchange throughput against plain token minting). Each prints its tables and
+exchange (token exchange throughput against plain token minting), verify-bundle (the offline
+audit verifier over a 1,000,000-entry bundle). Each prints its tables and
 writes JSON under bench/results/.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import pgbench_compare, revocation_latency, token_exchange
+from bench import ledger_verify_bundle, pgbench_compare, revocation_latency, token_exchange
 
 BENCHMARKS: dict[str, Callable[[], object]] = {
     "pgbench": pgbench_compare.main,
     "revocation": revocation_latency.main,
     "exchange": token_exchange.main,
+    "verify-bundle": ledger_verify_bundle.main,
 }
 
 

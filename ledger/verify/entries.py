@@ -85,7 +85,8 @@ class EntryScan:
         """Check one line; return the seq the next line must have."""
         try:
             line = json.loads(raw)
-            seq, leaf = line["seq"], line["leaf"].encode()
+            seq, text = line["seq"], line["leaf"]
+            leaf = text.encode()
         except (ValueError, KeyError, TypeError, AttributeError):
             self.report.fail(
                 f"entry seq={expected}",
@@ -107,7 +108,7 @@ class EntryScan:
                 "leaf does not match its recorded leaf_hash (entry altered)",
                 seq=seq,
             )
-        self._leaf(expected, leaf)
+        self._leaf(expected, text)
         return expected + 1
 
     def _out_of_sequence(
@@ -121,10 +122,10 @@ class EntryScan:
         append(_sha256(_LEAF_PREFIX + leaf).digest())
         return seq + 1 if type(seq) is int else expected + 1
 
-    def _leaf(self, seq: int, leaf: bytes) -> None:
+    def _leaf(self, seq: int, text: str) -> None:
         try:
-            doc = parse_leaf(leaf)
-        except ValueError as error:
+            doc = parse_leaf(text)
+        except ValueError as error:  # LeafError, or a string that is not Unicode
             self.report.fail(
                 f"entry seq={seq}", f"leaf is not a valid audit leaf: {error}", seq=seq
             )
