@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -149,6 +150,22 @@ def test_the_demo_agents_psql_line_works_and_is_audited(make_run: MakeRun) -> No
             break
         assert time.monotonic() < deadline, events
         time.sleep(0.2)
+
+
+def test_gatehouse_login_finds_the_provider_and_its_device_flow_client(make_run: MakeRun) -> None:
+    with urllib.request.urlopen(make_run.cp_url + "/api/v1/auth/config", timeout=10) as response:
+        auth = json.load(response)
+    assert auth["issuer"] == make_run.issuer
+    # What `gatehouse login` does first: ask the provider for a device code as its client.
+    ask = urllib.request.Request(
+        make_run.issuer + "/device/auth",
+        data=urlencode({"client_id": auth["cli_client_id"], "scope": auth["scopes"]}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(ask, timeout=10) as response:
+        device = json.load(response)
+    assert device["verification_uri"].startswith(make_run.issuer)
+    assert device["user_code"]
 
 
 def _signed_in(browser: Browser, run: MakeRun, username: str, path: str) -> Page:
