@@ -379,6 +379,7 @@ def _children(*parts: Any) -> list[Any]:
 
 
 def _all_alive(*parts: Agent | ControlPlane | OidcProvider | ChildProcess | None) -> bool:
+    # The servers keep their ChildProcess in .process (None once stopped); the worker is one.
     processes = [getattr(part, "process", part) for part in _children(*parts)]
     return all(process is not None and process.alive() for process in processes)
 
