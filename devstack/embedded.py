@@ -363,7 +363,7 @@ Request access, approve it, connect:
   2. On Resources, ask for "{DEMO_RESOURCE}": read-only or read-write, up to {hours} h, with a reason.
   3. In another browser profile or a private window, open {cp.url}/approvals/ , sign in as bob and approve (one approval is enough).
   4. Back as alice, on My access: "Get a gateway token" shows a psql line; paste it.
-  From a terminal: gatehouse --control-plane {cp.url} login   (device flow, same people)
+  From a terminal: gatehouse --control-plane {cp.url} login   (the same people)
 """
 
 
