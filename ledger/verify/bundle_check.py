@@ -304,6 +304,10 @@ class BundleCheck:
                 "beyond the range the manifest signs",
                 seq=proof.end_size,
             )
+        for check in scan.unreached:
+            self.report.fail(
+                check.label, f"not checked: the entries stop at tree size {scan.next_seq}"
+            )
         self._end_root(scan, final, proof)
         self._compare_digest(
             layout.ENTRIES, self.listed.get(layout.ENTRIES) or {}, scan.file_sha256, scan.file_size

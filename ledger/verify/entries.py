@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ class ScanResult:
     next_seq: int
     file_sha256: str
     file_size: int
+    unreached: list[RootCheck]  # tree heads beyond where the entries stopped
 
 
 class EntryScan:
@@ -58,7 +60,8 @@ class EntryScan:
     ) -> None:
         self.report = report
         self.frontier = frontier
-        self.checks = sorted(root_checks, key=lambda check: check.size)
+        # Sorted by size, consumed from the front (a deque: a day of checkpoints is ~86,400).
+        self.checks = deque(sorted(root_checks, key=lambda check: check.size))
         self.agents: dict[str, AgentTrack] = {}
 
     def run(
@@ -73,13 +76,13 @@ class EntryScan:
             size += len(raw)
             count += 1
             expected = self._entry(raw, expected, append)
-            if expected == pending:
+            if self.frontier.size == pending:  # the tree, not `expected`: they part on a bad seq
                 pending = self._check_roots()
             if progress is not None and not count % PROGRESS_EVERY:
                 progress(count, size)
         self.report.entries = count
         self._record_agents()
-        return ScanResult(self.frontier, expected, file_hash.hexdigest(), size)
+        return ScanResult(self.frontier, expected, file_hash.hexdigest(), size, list(self.checks))
 
     def _entry(self, raw: bytes, expected: int, append: Callable[[bytes], object]) -> int:
         """Check one line; return the seq the next line must have."""
@@ -163,7 +166,7 @@ class EntryScan:
         """Compare every root check due at the current size; return the next size due (or -1)."""
         size = self.frontier.size
         while self.checks and self.checks[0].size <= size:
-            check = self.checks.pop(0)
+            check = self.checks.popleft()
             if check.size == size and self.frontier.root() != check.root:
                 self.report.fail(
                     check.label,
