@@ -182,7 +182,8 @@ def _write_checkpoints(writer: BundleWriter, seqs: SeqRange, final: Checkpoint) 
     """Every checkpoint signed inside the range (the verifier checks each against the root
     it recomputes on the way); the final one is added by ``finish``."""
     inside = Checkpoint.objects.filter(size__gte=max(seqs.first, 1), size__lte=seqs.end_size)
-    for checkpoint in inside.exclude(pk=final.pk).prefetch_related("cosignatures").order_by("size"):
+    others = inside.exclude(pk=final.pk).prefetch_related("cosignatures").order_by("size")
+    for checkpoint in others.iterator(chunk_size=CHUNK):  # up to one a second: stream them
         writer.add_checkpoint(checkpoint_note(checkpoint))
 
 

@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from controlplane.access.models import Approval, Grant
 from controlplane.audit.export.period import Period
-from controlplane.audit.models import AuditEvent
+from controlplane.audit.models import AuditEvent, Checkpoint, Cosignature, LogKey
 
 AGENT_CALL_ACTIONS = ("statement", "session.start", "llm.call", "tool.call", "http.request")
 IDENTITY_CREATED_ACTIONS = ("admin.created", "service_account.created")
@@ -174,8 +175,9 @@ def events_in(period: Period) -> QuerySet[AuditEvent]:
 
 
 def _count_entries(evidence: Evidence, events: QuerySet[AuditEvent]) -> None:
-    by_source = Counter(events.values_list("source", flat=True).iterator())
-    evidence.entries_by_source = dict(sorted(by_source.items()))
+    counted = events.values("source").annotate(entries=Count("id")).order_by("source")
+    by_source = {row["source"]: row["entries"] for row in counted}
+    evidence.entries_by_source = by_source
     evidence.entries = sum(by_source.values())
 
 
@@ -250,8 +252,6 @@ def masking_counts(events: QuerySet[AuditEvent]) -> dict[str, int]:
 
 def checkpoint_status(period: Period) -> CheckpointStatus:
     """How the log was committed to in the period: signed checkpoints and cosignatures."""
-    from controlplane.audit.models import Checkpoint, Cosignature
-
     in_period = Checkpoint.objects.filter(signed_at__gte=period.since, signed_at__lt=period.until)
     latest = Checkpoint.objects.order_by("-size").first()
     cosignatures = Cosignature.objects.filter(checkpoint__in=in_period)
@@ -273,9 +273,11 @@ def verify_command(bundle: str) -> str:
 
 def bundle_verify(bundle: Path) -> Verification:
     """Run the offline verifier on ``bundle`` exactly as an auditor would (its command line
-    is the agreed interface; a subprocess keeps its exit status and verdict line intact)."""
+    is the agreed interface; a subprocess keeps its exit status and verdict line intact),
+    trusting the log keys this control plane recorded rather than the bundle's own list."""
+    keys = [argument for vkey in log_vkeys() for argument in ("--log-key", vkey)]
     result = subprocess.run(
-        [sys.executable, "-m", "ledger.verify", str(bundle), "--quiet"],
+        [sys.executable, "-m", "ledger.verify", str(bundle), "--quiet", *keys],
         capture_output=True,
         text=True,
         timeout=VERIFY_TIMEOUT_S,
@@ -289,6 +291,13 @@ def bundle_verify(bundle: Path) -> Verification:
     return Verification(
         True, passed, verdict or (lines[-1] if lines else "no output"), verify_command(str(bundle))
     )
+
+
+def log_vkeys() -> list[str]:
+    """Every log key this control plane signed with, and retired keys it was told about."""
+    recorded = list(LogKey.objects.order_by("created_at").values_list("vkey", flat=True))
+    configured = [key.vkey for key in settings.GATEHOUSE_LOG.retired_keys]
+    return recorded + [vkey for vkey in configured if vkey not in recorded]
 
 
 def evidence_verify(*, actor: Any, period: Period) -> Verification:
