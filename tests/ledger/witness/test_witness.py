@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,6 +174,15 @@ def test_an_old_size_beyond_the_checkpoint_is_400(
     witness: WitnessProcess, sample_log: SampleLog
 ) -> None:
     assert witness.add_checkpoint(f"old 50\n\n{sample_log.signed(40)}")[0] == 400
+
+
+def test_racing_submissions_from_one_old_size_get_exactly_one_cosignature(
+    witness: WitnessProcess, sample_log: SampleLog
+) -> None:
+    bodies = [request(sample_log, 0, size) for size in range(40, 120, 10)]
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        statuses = sorted(status for status, _, _ in pool.map(witness.add_checkpoint, bodies))
+    assert statuses == [200] + [409] * (len(bodies) - 1)
 
 
 def test_a_restart_keeps_the_cosigned_size(tmp_path: Path, sample_log: SampleLog) -> None:
