@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     except BundleError as error:
         print(f"UNREADABLE: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # A manifest of the right format but the wrong shape: never a traceback, never exit 0.
+        print(f"UNREADABLE: malformed bundle ({type(error).__name__}: {error})", file=sys.stderr)
+        return EXIT_UNREADABLE
     finally:
         if bar is not None:
             bar.close()

@@ -143,3 +143,14 @@ def test_an_unreadable_or_unknown_bundle_exits_2(bundle: Path, tmp_path: Path) -
         2,
         "UNREADABLE: bundle format 7 is not supported (this reader knows format 1)",
     )
+
+
+def test_a_signed_manifest_of_the_wrong_shape_exits_2_without_a_traceback(
+    bundle: Path, sample_log: SampleLog
+) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["range"] = "everything"
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    resign_manifest(bundle, sample_log.signer)
+    code, output = verify(bundle, "--log-key", sample_log.vkey)
+    assert code == 2 and output.startswith("UNREADABLE: malformed bundle")
