@@ -260,4 +260,7 @@ def _agent_address(args: argparse.Namespace, client: ControlPlaneClient) -> tupl
         raise CommandError(str(exc)) from None
 
 
-__all__ = ["CommandError", "ConfigError", "Context", "dsn", "login", "psql", "request", "status"]
+__all__ = [
+    "BROWSER", "DEVICE", "CommandError", "ConfigError", "Context", "dsn", "login",
+    "login_flow_default", "psql", "request", "status",
+]  # fmt: skip
