@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping, Sequence
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -26,14 +27,108 @@ class CanonicalJSONError(ValueError):
     """The value cannot be represented in RFC 8785 canonical JSON."""
 
 
+def _refuse_constant(name: str) -> object:
+    raise CanonicalJSONError(f"{name} is not JSON")
+
+
 def canonical_json(value: object) -> bytes:
     """Serialise ``value`` (dicts, lists/tuples, str, int, float, bool, None) per RFC 8785."""
+    fast = _fast_canonical(value)
+    return fast if fast is not None else _canonical_by_hand(value)
+
+
+def _canonical_by_hand(value: object) -> bytes:
     parts: list[str] = []
     _write(value, parts)
+    return _utf8("".join(parts))
+
+
+def _utf8(text: str) -> bytes:
     try:
-        return "".join(parts).encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError as error:
         raise CanonicalJSONError("string holds a lone surrogate, not valid Unicode") from error
+
+
+# --- the fast path ----------------------------------------------------------------------------
+# The C JSON encoder with sorted keys and no whitespace already writes RFC 8785 for most
+# values: its string escaping is exactly JCS's. It differs only for floats it spells in
+# exponent form or with a trailing ".0", for integers beyond the I-JSON range, for non-string
+# keys it coerces, and for key order when a key holds a character at or above U+E000 (code
+# point order is not UTF-16 order there). The C decoder's number hooks see every number
+# literal (`_plain_number` notes any the encoder would spell differently), a scan for
+# characters >= U+E000 covers key order, and those values take the by-hand writer, which is
+# the reference; the hypothesis tests compare both with the ``rfc8785`` package.
+
+_dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
+_numbers = threading.local()  # one flag per thread: set before a decode, read after it
+
+
+def _plain_float(text: str) -> float:
+    value = float(text)
+    # Without an exponent or a trailing ".0", repr() is ECMAScript's spelling.
+    if repr(value) != text or "e" in text or "E" in text or text.endswith(".0"):
+        _numbers.plain = False
+    return value
+
+
+def _plain_int(text: str) -> int | float:
+    value = _parse_int(text)
+    if isinstance(value, float) or text == "-0":
+        _numbers.plain = False
+    return value
+
+
+_loads_noting_numbers = json.JSONDecoder(
+    parse_float=_plain_float, parse_int=_plain_int, parse_constant=_refuse_constant
+).decode
+
+
+def _decode_noting_numbers(text: str) -> tuple[object, bool]:
+    """Decode; also say whether every number is spelled as the C encoder would spell it."""
+    _numbers.plain = True
+    value = _loads_noting_numbers(text)
+    return value, _numbers.plain
+
+
+def _order_may_differ(text: str) -> bool:
+    return not text.isascii() and max(text) >= "\ue000"
+
+
+def _fast_canonical(value: object) -> bytes | None:
+    """The C encoder's text when it is provably the canonical one, else None."""
+    try:
+        text = _dumps(value)
+    except (TypeError, ValueError):
+        return None  # non-JSON types, NaN: the by-hand writer names the problem
+    if _order_may_differ(text):
+        return None
+    reread, plain = _decode_noting_numbers(text)
+    # Equality with the re-read catches what the encoder coerced (int keys, tuples).
+    if not plain or reread != value:
+        return None
+    return _utf8(text)
+
+
+def parse_canonical_json(data: bytes) -> object:
+    """Parse ``data`` and insist it is already RFC 8785 canonical (the verifier's check).
+
+    Raises `CanonicalJSONError` for invalid JSON and for any other spelling of the value.
+    """
+    try:
+        text = data.decode("utf-8")
+        value, plain = _decode_noting_numbers(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CanonicalJSONError(f"not UTF-8 JSON: {error}") from error
+    if plain and not _order_may_differ(text):
+        expected = _utf8(_dumps(value))
+    else:
+        expected = _canonical_by_hand(value)
+    if expected != data:
+        raise CanonicalJSONError("not in RFC 8785 canonical form")
+    return value
 
 
 def parse_json(data: bytes | str) -> object:
@@ -50,10 +145,6 @@ def parse_json(data: bytes | str) -> object:
 def _parse_int(text: str) -> int | float:
     value = int(text)
     return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(text)
-
-
-def _refuse_constant(name: str) -> object:
-    raise CanonicalJSONError(f"{name} is not JSON")
 
 
 def _write(value: object, parts: list[str]) -> None:

@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.canonical import CanonicalJSONError, canonical_json, parse_json
+from ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical_json
 
 LEAF_FORMAT = 1
 SOURCES = ("agent", "controlplane")
 PRINCIPAL_FIELDS = ("sub", "kind", "name")
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
+_PRINCIPAL_KEYS = frozenset(PRINCIPAL_FIELDS)
 _V1_FIELDS = frozenset(
     {"v", "seq", "time", "source", "agent", "agent_seq", "actor", "on_behalf_of"}
     | {"resource", "protocol", "session", "action", "payload"}
@@ -107,8 +108,6 @@ def parse_leaf(data: bytes | str) -> LeafDocument:
     """
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     document = _decode(raw)
-    if leaf_bytes(document) != raw:
-        raise LeafError("leaf bytes are not in RFC 8785 canonical form")
     version = document.get("v")
     while version in UPGRADES:
         document = UPGRADES[version](document)
@@ -121,9 +120,9 @@ def parse_leaf(data: bytes | str) -> LeafDocument:
 
 def _decode(raw: bytes) -> LeafDocument:
     try:
-        document = parse_json(raw)
+        document = parse_canonical_json(raw)
     except CanonicalJSONError as error:
-        raise LeafError(f"leaf is not JSON: {error}") from error
+        raise LeafError(f"leaf is not canonical JSON: {error}") from error
     if not isinstance(document, dict):
         raise LeafError("leaf is not a JSON object")
     return document
@@ -135,57 +134,61 @@ UPGRADES: dict[object, Callable[[LeafDocument], LeafDocument]] = {}
 
 
 def _check_v1(document: Mapping[str, Any]) -> None:
-    """Field-by-field checks of a v1 document; raise `LeafError` naming the first problem."""
-    if set(document) != _V1_FIELDS:
+    """Field-by-field checks of a v1 document; raise `LeafError` naming the first problem.
+
+    Plain ``if`` chains: the verifier runs this for every entry.
+    """
+    if document.keys() != _V1_FIELDS:
         extra, missing = set(document) - _V1_FIELDS, _V1_FIELDS - set(document)
         raise LeafError(
             f"leaf fields differ from v1: extra {sorted(extra)}, missing {sorted(missing)}"
         )
-    _require(_is_count(document["seq"], minimum=0), "seq must be an integer >= 0")
-    _require(
-        isinstance(document["time"], str) and bool(_TIME.fullmatch(document["time"])),
-        "time must be RFC 3339 UTC with microseconds, e.g. 2026-01-02T03:04:05.000006Z",
-    )
-    _require(document["source"] in SOURCES, f"source must be one of {SOURCES}")
+    if not _is_count(document["seq"]):
+        raise LeafError("seq must be an integer >= 0")
+    time = document["time"]
+    if not isinstance(time, str) or not _TIME.fullmatch(time):
+        raise LeafError(
+            "time must be RFC 3339 UTC with microseconds, e.g. 2026-01-02T03:04:05.000006Z"
+        )
+    if document["source"] not in SOURCES:
+        raise LeafError(f"source must be one of {SOURCES}")
     _check_agent(document)
     _check_principal(document["actor"], "actor")
     if document["on_behalf_of"] is not None:
         _check_principal(document["on_behalf_of"], "on_behalf_of")
-    for field in ("resource", "protocol", "session", "action"):
-        _require(isinstance(document[field], str), f"{field} must be a string")
-    _require(bool(document["action"]), "action must not be empty")
-    _require(isinstance(document["payload"], dict), "payload must be an object")
+    _check_strings(document)
+    if type(document["payload"]) is not dict:
+        raise LeafError("payload must be an object")
 
 
 def _check_agent(document: Mapping[str, Any]) -> None:
     agent, agent_seq = document["agent"], document["agent_seq"]
-    _require(
-        agent is None or (isinstance(agent, str) and bool(agent)),
-        "agent must be a non-empty string or null",
-    )
-    _require(
-        agent_seq is None or _is_count(agent_seq, minimum=0),
-        "agent_seq must be an integer >= 0 or null",
-    )
-    _require(agent_seq is None or agent is not None, "agent_seq needs an agent")
-    if document["source"] == "agent":
-        _require(agent_seq is not None, "an agent event needs agent and agent_seq")
+    if agent is not None and (type(agent) is not str or not agent):
+        raise LeafError("agent must be a non-empty string or null")
+    if agent_seq is not None and not _is_count(agent_seq):
+        raise LeafError("agent_seq must be an integer >= 0 or null")
+    if agent_seq is not None and agent is None:
+        raise LeafError("agent_seq needs an agent")
+    if document["source"] == "agent" and agent_seq is None:
+        raise LeafError("an agent event needs agent and agent_seq")
 
 
 def _check_principal(value: object, field: str) -> None:
-    if not isinstance(value, dict) or set(value) != set(PRINCIPAL_FIELDS):
+    if type(value) is not dict or value.keys() != _PRINCIPAL_KEYS:
         raise LeafError(f"{field} must be an object with exactly {', '.join(PRINCIPAL_FIELDS)}")
-    _require(
-        all(isinstance(value[key], str) for key in PRINCIPAL_FIELDS),
-        f"{field} fields must be strings",
-    )
-    _require(bool(value["kind"]), f"{field}.kind must not be empty")
+    if type(value["sub"]) is not str or type(value["name"]) is not str:
+        raise LeafError(f"{field} fields must be strings")
+    if type(value["kind"]) is not str or not value["kind"]:
+        raise LeafError(f"{field}.kind must be a non-empty string")
 
 
-def _is_count(value: object, *, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+def _check_strings(document: Mapping[str, Any]) -> None:
+    for field in ("resource", "protocol", "session", "action"):
+        if type(document[field]) is not str:
+            raise LeafError(f"{field} must be a string")
+    if not document["action"]:
+        raise LeafError("action must not be empty")
 
 
-def _require(condition: bool, problem: str) -> None:
-    if not condition:
-        raise LeafError(problem)
+def _is_count(value: object) -> bool:
+    return type(value) is int and value >= 0

@@ -11,7 +11,14 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, CanonicalJSONError, canonical_json, parse_json
+from ledger.canonical import (
+    MAX_SAFE_INTEGER,
+    CanonicalJSONError,
+    _canonical_by_hand,
+    canonical_json,
+    parse_canonical_json,
+    parse_json,
+)
 
 
 def test_the_rfc_section_3_2_2_example() -> None:
@@ -137,6 +144,60 @@ json_values = st.recursive(
 @given(json_values)
 def test_agrees_with_the_rfc8785_package(value: object) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
+    # The by-hand writer is the reference the C-encoder fast path falls back to.
+    assert _canonical_by_hand(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    json_values,
+    st.sampled_from([(",", ":"), (", ", ": ")]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_parse_canonical_accepts_exactly_the_canonical_spelling(
+    value: object, separators: tuple[str, str], sort_keys: bool, ensure_ascii: bool
+) -> None:
+    canonical = canonical_json(value)
+    assert parse_canonical_json(canonical) == parse_json(canonical)
+    spelling = json.dumps(
+        value, separators=separators, sort_keys=sort_keys, ensure_ascii=ensure_ascii
+    )
+    other = spelling.encode("utf-8", "surrogatepass")
+    if other == canonical:
+        parse_canonical_json(other)
+    else:
+        with pytest.raises(CanonicalJSONError):
+            parse_canonical_json(other)
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        (b"[1e-7]", True),
+        (b"[1e-07]", False),
+        (b"[1e+30]", True),
+        (b"[1e30]", False),
+        (b"[100]", True),
+        (b"[100.0]", False),
+        (b"[0.000001]", True),
+        (b"[-0]", False),
+        (b"[9007199254740992]", True),  # a double, spelled as ECMAScript spells it
+        (b"[9007199254740993]", False),
+        ({"\ufb33": 1, "\U0001f600": 2}, False),  # code point order, not UTF-16
+        ({"\U0001f600": 2, "\ufb33": 1}, True),
+        (b'{"a":1,"a":1}', False),
+        (b'"\\ud800"', False),
+    ],
+)
+def test_parse_canonical_on_the_hard_cases(text: bytes | dict[str, int], canonical: bool) -> None:
+    if isinstance(text, dict):  # keys in this insertion order, written without escapes
+        text = ("{" + ",".join(f'"{key}":{value}' for key, value in text.items()) + "}").encode()
+    if canonical:
+        assert canonical_json(parse_canonical_json(text)) == text
+    else:
+        with pytest.raises(CanonicalJSONError):
+            parse_canonical_json(text)
 
 
 @settings(max_examples=300, deadline=None)

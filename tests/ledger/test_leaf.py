@@ -127,7 +127,7 @@ def test_tampered_or_unknown_leaf_bytes_are_refused(tamper: Any, problem: str) -
 
 
 def test_bytes_that_are_not_utf8_are_refused() -> None:
-    with pytest.raises(LeafError, match="not JSON"):
+    with pytest.raises(LeafError, match="not UTF-8"):
         parse_leaf(b'{"v":1,"x":"\xff"}')
 
 
