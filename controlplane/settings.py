@@ -8,9 +8,10 @@ naming the variable. See docs or the README for the full list of variables.
 from pathlib import Path
 
 from controlplane.audit.config import log_config_from_env
-from controlplane.config.backends import channel_layers_from_url, database_from_url
+from controlplane.config.backends import cache_from_url, channel_layers_from_url, database_from_url
 from controlplane.config.env import env_bool, env_choice, env_int, env_list, env_str
 from controlplane.config.keys import fernet_keys_from_env, secret_key_from_env
+from controlplane.config.ratelimits import credential_rate_limits_from_env
 from controlplane.config.testing import running_under_pytest_django, test_key_defaults_apply
 from controlplane.identities.oidc.config import oidc_config_from_env
 from controlplane.identities.saml.config import saml_config_from_env
@@ -140,6 +141,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = channel_layers_from_url(env_str("GATEHOUSE_REDIS_URL"))
+
+# Django's cache holds the credential endpoints' rate-limit counters: in-process by default,
+# Redis (GATEHOUSE_CACHE_URL=redis://...) when several replicas must share them.
+CACHES = {"default": cache_from_url(env_str("GATEHOUSE_CACHE_URL"))}
+# Limits on token exchange, token minting and password sign-in, per client address and per
+# presented credential (controlplane/config/ratelimits.py, identities/throttling.py).
+GATEHOUSE_AUTH_RATE_LIMITS = credential_rate_limits_from_env()
 
 AUTH_USER_MODEL = "identities.User"
 

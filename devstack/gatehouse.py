@@ -65,6 +65,12 @@ class ControlPlane:
             "GATEHOUSE_ENCRYPTION_KEY": saved["encryption"],
             "GATEHOUSE_SECRET_KEY": saved["secret"],
             "GATEHOUSE_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Tests and benchmarks call the credential endpoints from one loopback address far
+            # faster than any client would; a test of the limits passes its own in extra_env.
+            "GATEHOUSE_AUTH_RATE_PER_MINUTE": "1000000",
+            "GATEHOUSE_AUTH_RATE_BURST": "1000000",
+            "GATEHOUSE_AUTH_RATE_CREDENTIAL_PER_MINUTE": "1000000",
+            "GATEHOUSE_AUTH_RATE_CREDENTIAL_BURST": "1000000",
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -60,3 +60,22 @@ def channel_layers_from_url(redis_url: str) -> dict[str, Any]:
             "CONFIG": {"hosts": [redis_url]},
         }
     }
+
+
+def cache_from_url(url: str) -> dict[str, Any]:
+    """GATEHOUSE_CACHE_URL as Django's default cache: ``locmem://`` (the default: one
+    process) or ``redis://`` / ``rediss://`` (shared by every replica; needs the optional
+    ``redis`` package). Rate limits count in this cache, so several replicas need Redis."""
+    scheme = url.partition("://")[0].lower() if url else "locmem"
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gatehouse"}
+    if scheme not in ("redis", "rediss"):
+        # The message names the scheme only: the URL may carry a password.
+        raise ImproperlyConfigured(
+            f"GATEHOUSE_CACHE_URL: scheme {scheme!r} is not supported (use locmem:// or redis://)"
+        )
+    if importlib.util.find_spec("redis") is None:
+        raise ImproperlyConfigured(
+            "GATEHOUSE_CACHE_URL names Redis but the redis package is not installed"
+        )
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}

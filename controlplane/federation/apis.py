@@ -35,6 +35,12 @@ from controlplane.federation.services import (
 from controlplane.identities.exchange import ISSUED_TOKEN_TYPE, TokenExchangeRefused, token_exchange
 from controlplane.identities.permissions import IsAdmin
 from controlplane.identities.selectors import service_accounts_list
+from controlplane.identities.throttling import (
+    RateLimited,
+    client_address,
+    credential_attempt_check,
+    credential_identifier,
+)
 
 
 class TrustedIssuerListCreateApi(APIView):
@@ -164,8 +170,13 @@ class TokenExchangeApi(APIView):
         responses={200: serializers.TokenExchangeOutputSerializer},
     )
     def post(self, request: Request) -> Response:
+        parameters = _parameters(request)
         try:
-            exchanged = token_exchange(parameters=_parameters(request))
+            _attempt_count(request, parameters)
+        except RateLimited as limited:
+            return _slow_down(limited)
+        try:
+            exchanged = token_exchange(parameters=parameters)
         except TokenExchangeRefused as refused:
             body = {"error": refused.error, "error_description": refused.description}
             return _no_store(Response(body, status=status.HTTP_400_BAD_REQUEST))
@@ -187,6 +198,28 @@ def _parameters(request: Request) -> dict[str, Any]:
     if hasattr(data, "lists"):
         return {name: values[0] if len(values) == 1 else values for name, values in data.lists()}
     return dict(data) if isinstance(data, dict) else {}
+
+
+def _attempt_count(request: Request, parameters: dict[str, Any]) -> None:
+    subject_token = parameters.get("subject_token")
+    credential_attempt_check(
+        endpoint="token_exchange",
+        client=client_address(request.META),
+        credential=credential_identifier(subject_token) if isinstance(subject_token, str) else None,
+    )
+
+
+def _slow_down(limited: RateLimited) -> Response:
+    # RFC 6749 has no rate-limit error; "slow_down" is OAuth's word for it (RFC 8628 §3.5),
+    # so an OAuth client reads the usual {"error", "error_description"} shape, with the
+    # HTTP 429 and Retry-After of RFC 6585.
+    body = {
+        "error": "slow_down",
+        "error_description": f"too many token requests; retry after {limited.retry_after} s",
+    }
+    response = _no_store(Response(body, status=status.HTTP_429_TOO_MANY_REQUESTS))
+    response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 def _no_store(response: Response) -> Response:

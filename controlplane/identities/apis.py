@@ -31,11 +31,13 @@ from controlplane.identities.services import (
     service_account_deactivate,
     service_account_reactivate,
 )
+from controlplane.identities.throttling import CredentialRateLimitedView
 from controlplane.identities.tokens import gateway_token_mint
 
 
-class TokenMintApi(APIView):
+class TokenMintApi(CredentialRateLimitedView, APIView):
     permission_classes = [IsAuthenticated]
+    rate_limited_endpoint = "tokens"
 
     @extend_schema(
         operation_id="tokens_mint",

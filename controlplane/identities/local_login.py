@@ -9,13 +9,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
 from controlplane.audit.services import audit_event_record
 from controlplane.identities.models import User
 from controlplane.identities.signin import SignInMethod, identity_sign_in_record
+from controlplane.identities.throttling import (
+    RateLimited,
+    client_address,
+    credential_attempt_check,
+    username_identifier,
+)
 
 PASSWORD_SET = "identity.password_set"
 
@@ -47,11 +53,25 @@ class LocalPasswordBackend(ModelBackend):
     ) -> User | None:
         if not local_login_enabled() or username is None or password is None:
             return None
+        _attempt_count(request, username)
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if not isinstance(user, User) or not may_use_password(user):
             return None
         identity_sign_in_record(user=user, method=SignInMethod.PASSWORD)
         return user
+
+
+def _attempt_count(request: HttpRequest | None, username: str) -> None:
+    try:
+        credential_attempt_check(
+            endpoint="password_login",
+            client=client_address(request.META if request is not None else {}),
+            credential=username_identifier(username),
+        )
+    except RateLimited:
+        # Django's authenticate() stops at PermissionDenied and tries no other backend; the
+        # form shows its usual failure, so the limit tells a guesser nothing new.
+        raise PermissionDenied("too many sign-in attempts") from None
 
 
 def admin_password_set(*, actor: User | None, user: User, password: str) -> User:

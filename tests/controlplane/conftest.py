@@ -29,6 +29,17 @@ from controlplane.resources.services import resource_create
 UPSTREAM_PASSWORD = "s3cret-upstream-pw"
 
 
+@pytest.fixture(autouse=True)
+def _rate_limit_counters_reset() -> Iterator[None]:
+    """Every test starts with the credential endpoints' rate-limit counters at zero (they
+    live in the in-process cache and would otherwise carry over between tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _audit_tables_flushable() -> Iterator[None]:
     """Transactional tests empty every table between tests, which the audit tables'
