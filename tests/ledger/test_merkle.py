@@ -192,6 +192,11 @@ def test_roots_match_pymerkle_for_every_size() -> None:
     assert root(BIG_LEAF_HASHES) == BIG_FRONTIER.root() == REFERENCE.get_root()
 
 
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 257, 511, 512, 513, 768, 1025, 2047, 2048, 2049])
+def test_streaming_root_matches_pymerkle_around_its_256_leaf_chunks(size: int) -> None:
+    assert root(iter(BIG_LEAF_HASHES[:size])) == REFERENCE.get_root(size)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_inclusion_proofs_match_pymerkle(data: st.DataObject) -> None:
