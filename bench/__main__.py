@@ -2,7 +2,8 @@
 
 pgbench (data-plane throughput and memory), revocation (grant revoke -> live session cut),
 exchange (token exchange throughput against plain token minting), verify-bundle (the offline
-audit verifier over a 1,000,000-entry bundle). Each prints its tables and
+audit verifier over a 1,000,000-entry bundle), ledger-core (Merkle root over 1,000,000 leaf
+hashes, leaf parsing, proof checks, on one core). Each prints its tables and
 writes JSON under bench/results/.
 """
 
@@ -11,13 +12,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import ledger_verify_bundle, pgbench_compare, revocation_latency, token_exchange
+from bench import (
+    ledger_verify,
+    ledger_verify_bundle,
+    pgbench_compare,
+    revocation_latency,
+    token_exchange,
+)
 
 BENCHMARKS: dict[str, Callable[[], object]] = {
     "pgbench": pgbench_compare.main,
     "revocation": revocation_latency.main,
     "exchange": token_exchange.main,
     "verify-bundle": ledger_verify_bundle.main,
+    "ledger-core": ledger_verify.main,
 }
 
 
