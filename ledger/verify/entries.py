@@ -21,6 +21,8 @@ from ledger.verify.report import Report
 _sha256 = hashlib.sha256
 _LEAF_PREFIX = b"\x00"
 PROGRESS_EVERY = 1 << 14
+# Bound once: json.loads on bytes sniffs the encoding and rebuilds its call on every line.
+_decode_line = json.JSONDecoder().decode
 
 
 @dataclass
@@ -87,7 +89,7 @@ class EntryScan:
     def _entry(self, raw: bytes, expected: int, append: Callable[[bytes], object]) -> int:
         """Check one line; return the seq the next line must have."""
         try:
-            line = json.loads(raw)
+            line = _decode_line(raw.decode("utf-8"))
             seq, text = line["seq"], line["leaf"]
             leaf = text.encode()
         except (ValueError, KeyError, TypeError, AttributeError):
