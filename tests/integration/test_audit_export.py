@@ -1,10 +1,12 @@
-"""The auditor's export end to end: a real control plane on PostgreSQL and a real agent.
+"""The auditor's export end to end: a real control plane on PostgreSQL, a real agent and a
+real witness (``python -m ledger.witness``) cosigning the log's checkpoints.
 
 agent-smith runs statements through the agent with psql; the operator exports the period
 with ``manage.py audit_export``; ``python -m ledger.verify`` (a separate process, with the log
-key taken from the API) says VERIFIED. Then the two ways history could be rewritten are
-tried: SQL against the audit tables as the database owner (refused by the triggers), and
-edits to the exported bundle (each caught by the verifier, which names the entry).
+key taken from the API and the witness's key required) says VERIFIED. Then the two ways
+history could be rewritten are tried: SQL against the audit tables as the database owner
+(refused by the triggers), and edits to the exported bundle (each caught by the verifier,
+which names the entry).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,12 +25,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from devstack.gatehouse import Agent, ControlPlane
+from devstack.gatehouse import REPO, Agent, ControlPlane
+from devstack.ports import free_port, wait_for_port
 from devstack.postgres import PostgresCluster, Role
+from devstack.processes import ChildProcess
+from ledger.note import Signer
 
 pytestmark = pytest.mark.integration
 
+LOG_ORIGIN = "gatehouse.local/audit"
 AUDIT_TABLES = ("audit_auditevent", "audit_merklenode", "audit_checkpoint", "audit_cosignature")
 STATEMENTS = [
     "CREATE TABLE IF NOT EXISTS export_items (id int primary key, name text)",
@@ -44,6 +53,7 @@ class ExportStack:
     agent: Agent
     owner: Role
     smith_key: str
+    witness_vkey: str
 
     def owner_connection(self) -> psycopg.Connection:
         return psycopg.connect(self.pg.dsn(self.owner, database="gh_export"), autocommit=True)
@@ -53,16 +63,47 @@ class ExportStack:
         return [key["vkey"] for key in keys if key["role"] == "log"]
 
 
+@dataclass
+class RunningWitness:
+    process: ChildProcess
+    url: str
+    vkey: str
+
+
+def start_witness(root: Path, *, log_vkey: str) -> RunningWitness:
+    """The witness process with a fresh key, trusting the log's public key."""
+    port = free_port()
+    process = ChildProcess(
+        [sys.executable, "-m", "ledger.witness", "--log-vkey", log_vkey, "--init-key",
+         "--name", "witness.test", "--key-file", str(root / "witness.key"),
+         "--state", str(root / "witness-state"), "--port", str(port)],
+        log_path=root / "witness.log", cwd=REPO,
+    )  # fmt: skip
+    wait_for_port(port, timeout_s=30)
+    deadline = time.monotonic() + 10
+    while not (banner := re.search(r"listening on (\S+) vkey (\S+)", process.log_path.read_text())):
+        assert time.monotonic() < deadline, process.log_tail()
+        time.sleep(0.05)
+    return RunningWitness(process, banner.group(1), banner.group(2))
+
+
 @pytest.fixture(scope="module")
 def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExportStack]:
     """The control plane's database belongs to its own owner role (who migrates and runs
-    it): only the triggers stand between that owner and the audit rows."""
+    it): only the triggers stand between that owner and the audit rows. The log key is set
+    in the environment, so the witness can be told it before the control plane starts."""
     owner = Role("gh_export_owner", "owner-" + os.urandom(8).hex())
     pg.admin_psql(f"CREATE ROLE {owner.user} LOGIN PASSWORD '{owner.password}'")
     pg.admin_psql(f"CREATE DATABASE gh_export OWNER {owner.user}")
-    url = f"postgres://{owner.user}:{owner.password}@{pg.host}:{pg.port}/gh_export"
     root = tmp_path_factory.mktemp("audit-export")
-    cp = ControlPlane(root / "controlplane", extra_env={"DATABASE_URL": url})
+    log_key = Ed25519PrivateKey.generate()
+    witness = start_witness(root, log_vkey=Signer(LOG_ORIGIN, log_key).verifier().vkey)
+    seed = log_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    cp = ControlPlane(root / "controlplane", extra_env={
+        "DATABASE_URL": f"postgres://{owner.user}:{owner.password}@{pg.host}:{pg.port}/gh_export",
+        "GATEHOUSE_LOG_SIGNING_KEY": base64.b64encode(seed).decode(),
+        "GATEHOUSE_LOG_WITNESSES": f"{witness.url} {witness.vkey}",
+    })  # fmt: skip
     cp.bootstrap()
     cp.start()
     smith_key = cp.api("POST", "/api/v1/service-accounts", {"name": "agent-smith"})["api_key"]
@@ -78,10 +119,11 @@ def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     })  # fmt: skip
     agent = Agent(root / "agent", control_plane_url=cp.url, token=agent_token).start()
     try:
-        yield ExportStack(pg, cp, agent, owner, smith_key)
+        yield ExportStack(pg, cp, agent, owner, smith_key, witness.vkey)
     finally:
         agent.stop()
         cp.stop()
+        witness.process.stop()
 
 
 def _psql(stack: ExportStack, sql: str) -> str:
@@ -108,9 +150,12 @@ def _wait_for_statements(stack: ExportStack, texts: list[str], timeout_s: float 
 
 
 def verify(stack: ExportStack, bundle: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """The verifier as an auditor runs it: the log's keys, and this witness's cosignature
+    required on the final checkpoint."""
     log_keys = [argument for vkey in stack.log_vkeys() for argument in ("--log-key", vkey)]
+    witness = ["--witness-key", stack.witness_vkey]
     return subprocess.run(
-        [sys.executable, "-m", "ledger.verify", str(bundle), *log_keys, *options],
+        [sys.executable, "-m", "ledger.verify", str(bundle), *log_keys, *witness, *options],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
@@ -132,6 +177,8 @@ def test_statements_run_through_the_agent_export_and_verify_offline(
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("VERIFIED: ")
+    final = (bundle / "checkpoints.txt").read_text().rstrip("\n").split("\n\n")[-1]
+    assert "\u2014 witness.test " in final  # the final checkpoint carries the cosignature
     leaves = [json.loads(json.loads(line)["leaf"]) for line in _entry_lines(bundle)]
     audited = {leaf["payload"].get("statement") for leaf in leaves if leaf["action"] == "statement"}
     assert set(STATEMENTS) <= audited
@@ -150,12 +197,12 @@ def test_the_database_owner_cannot_rewrite_the_audit_tables(
 ) -> None:
     with stack.owner_connection() as conn:
         rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-        # Row triggers fire only on rows: without a witness this stack has no cosignatures,
-        # so that table gets the statement-level TRUNCATE (test_audit_postgres fills it).
-        attempts = [f"TRUNCATE {table} CASCADE"]
-        if rows:
-            attempts += [f"UPDATE {table} SET id = id", f"DELETE FROM {table}"]
-        for sql in attempts:
+        assert rows > 0  # row triggers fire only on rows: the witness filled audit_cosignature
+        for sql in (
+            f"UPDATE {table} SET id = id",
+            f"DELETE FROM {table}",
+            f"TRUNCATE {table} CASCADE",
+        ):
             with pytest.raises(psycopg.Error) as refused:
                 conn.execute(sql)
             assert "append-only" in str(refused.value), sql

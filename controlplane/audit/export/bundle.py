@@ -32,7 +32,7 @@ from controlplane.audit.checkpoints import checkpoint_sign, log_signer
 from controlplane.audit.export.csv import CsvView
 from controlplane.audit.export.ocsf import OcsfView
 from controlplane.audit.export.period import rfc3339
-from controlplane.audit.models import AuditEvent, Checkpoint, LogKey
+from controlplane.audit.models import AuditEvent, Checkpoint, Cosignature, LogKey
 from controlplane.audit.sequencer import nodes_fetch
 from controlplane.audit.services import audit_event_record
 from ledger.bundle.writer import BundleWriter
@@ -42,6 +42,7 @@ CHUNK = 2000  # rows fetched per round trip while streaming
 CSV_NAME, OCSF_NAME = "entries.csv", "ocsf.jsonl"
 CHECKPOINT_POLL_S = 0.1
 FINAL_WAIT_SLACK_S = 1.0
+COSIGNATURE_WAIT_S = 5.0
 
 
 class ExportAction(StrEnum):
@@ -81,7 +82,9 @@ class Exported:
 def audit_export(*, actor: Any, since: datetime, until: datetime, out_dir: Path) -> Exported:
     """Write the bundle of the entries sequenced in ``[since, until)`` to ``out_dir`` and
     record who exported what (``audit.exported``: range, counts, manifest hash)."""
-    final = _final_checkpoint(covering=seq_range(since=since, until=until, tree_size=None))
+    final = _cosigned(
+        _final_checkpoint(covering=seq_range(since=since, until=until, tree_size=None))
+    )
     seqs = seq_range(since=since, until=until, tree_size=final.size)
     writer = _writer(out_dir, seqs, since=since, until=until)
     _write_entries(writer, out_dir, seqs)
@@ -132,6 +135,19 @@ def _final_checkpoint(*, covering: SeqRange) -> Checkpoint:
         if time.monotonic() > deadline:
             raise ExportError("the log has no signed checkpoint yet")
         time.sleep(CHECKPOINT_POLL_S)
+
+
+def _cosigned(final: Checkpoint) -> Checkpoint:
+    """``final`` once every configured witness cosigned it, or after COSIGNATURE_WAIT_S: a
+    checkpoint signed a moment ago is still on its way to the witnesses, and an auditor
+    wants the cosigned head. (Without witnesses, or past the wait, it goes as it is.)"""
+    wanted = len(settings.GATEHOUSE_LOG.witnesses)
+    deadline = time.monotonic() + COSIGNATURE_WAIT_S
+    while wanted and time.monotonic() < deadline:
+        if Cosignature.objects.filter(checkpoint=final).count() >= wanted:
+            break
+        time.sleep(CHECKPOINT_POLL_S)
+    return Checkpoint.objects.prefetch_related("cosignatures").get(pk=final.pk)
 
 
 def _writer(out_dir: Path, seqs: SeqRange, *, since: datetime, until: datetime) -> BundleWriter:
