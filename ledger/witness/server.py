@@ -23,6 +23,7 @@ class WitnessServer(ThreadingHTTPServer):
 
 class WitnessRequest(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as tlog-witness recommends
+    timeout = 30  # seconds of client silence before the connection's thread gives up
     server: WitnessServer
 
     def do_POST(self) -> None:
