@@ -35,6 +35,21 @@ def test_set_policy_with_an_auto_approval_rule(agent_smith: User, appdb: Resourc
     ]
 
 
+def test_set_policy_with_session_and_call_rules(agent_smith: User, appdb: Resource) -> None:
+    with_levels(appdb)
+    run(
+        "set_policy", "appdb", "--max-duration", "3600",
+        "--requester-service-account", "agent-smith", "--level", "read-only",
+        "--default-level", "read-only",
+        "--auto-approve", "service-account:agent-smith:900:read-only:session",
+        "--auto-approve", "group:on-call:600:call:incident",
+    )  # fmt: skip
+    policy = policy_for(resource=appdb)
+    assert policy is not None
+    rules = [(r.scope, r.access_level, r.only_during_incident) for r in policy.auto_approvals.all()]
+    assert rules == [("session", "read-only", False), ("call", "", True)]
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

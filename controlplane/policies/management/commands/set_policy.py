@@ -2,8 +2,9 @@
 [--requester-service-account NAME ...] [--approver-group G ...] [--min-approvals N]
 [--level NAME ... --default-level NAME] [--auto-approve RULE ...]``
 
-RULE is ``group:NAME:SECONDS[:LEVEL][:incident]`` or
-``service-account:NAME:SECONDS[:LEVEL][:incident]``.
+RULE is ``group:NAME:SECONDS[:LEVEL][:session|:call][:incident]`` or
+``service-account:NAME:SECONDS[:LEVEL][:session|:call][:incident]``; ``session`` / ``call``
+make the rule's grants admit one session / one call.
 """
 
 from datetime import timedelta
@@ -14,6 +15,7 @@ from django.core.management.base import CommandError, CommandParser
 from controlplane.cli import ServiceCommand
 from controlplane.identities.models import User
 from controlplane.identities.selectors import identity_find
+from controlplane.policies.models import AutoApprovalRule
 from controlplane.policies.services import AutoApprovalRuleSpec, PolicySpec, policy_set
 from controlplane.resources.models import Resource
 from controlplane.resources.selectors import resource_get
@@ -63,12 +65,18 @@ def _identity(name: str) -> User:
     return identity
 
 
+RULE_SHAPE = "KIND:NAME:SECONDS[:LEVEL][:session|:call][:incident]"
+# Trailing words that are flags, never an access level.
+SCOPES = (AutoApprovalRule.Scope.SESSION, AutoApprovalRule.Scope.CALL)
+
+
 def _rule(text: str) -> AutoApprovalRuleSpec:
     parts = text.split(":")
     incident = parts[-1] == "incident"
     parts = parts[:-1] if incident else parts
+    scope = parts.pop() if parts and parts[-1] in SCOPES else AutoApprovalRule.Scope.DURATION
     if len(parts) not in (3, 4) or parts[0] not in ("group", "service-account"):
-        raise CommandError(f"--auto-approve {text!r}: want KIND:NAME:SECONDS[:LEVEL][:incident]")
+        raise CommandError(f"--auto-approve {text!r}: want {RULE_SHAPE}")
     kind, name, seconds = parts[:3]
     if not seconds.isdigit():
         raise CommandError(f"--auto-approve {text!r}: SECONDS must be a whole number")
@@ -78,4 +86,5 @@ def _rule(text: str) -> AutoApprovalRuleSpec:
         service_account=_identity(name) if kind == "service-account" else None,
         access_level=parts[3] if len(parts) == 4 else "",
         only_during_incident=incident,
+        scope=scope,
     )
