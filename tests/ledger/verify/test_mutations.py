@@ -8,33 +8,18 @@ subprocess, as an auditor would run it.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.note import Signer
 from tests.ledger.sample_log import SampleLog
+from tests.ledger.verify.cli import verify
 from tests.ledger.verify.mutations import (
     entry_lines,
     replace_in_line,
     resign_manifest,
     write_entry_lines,
 )
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def verify(bundle: Path, *args: str) -> tuple[int, str]:
-    """Run the verifier CLI; return its exit code and its one-line verdict."""
-    done = subprocess.run(
-        [sys.executable, "-m", "ledger.verify", str(bundle), "--quiet", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def test_the_untouched_bundle_verifies(bundle: Path, sample_log: SampleLog) -> None:

@@ -11,8 +11,8 @@ from ledger.cosignature import CosignatureSigner
 from ledger.verify import VerifyOptions, verify_bundle
 from ledger.verify.__main__ import main
 from tests.ledger.sample_log import SampleLog
+from tests.ledger.verify.cli import verify
 from tests.ledger.verify.mutations import entry_lines, resign_manifest, write_entry_lines
-from tests.ledger.verify.test_mutations import verify
 
 
 def test_a_checkpoint_carol_kept_inside_the_range_is_recomputed(
