@@ -11,7 +11,7 @@ leaves a hole in ``seq``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -31,7 +31,7 @@ SEQUENCER_LOCK_KEY = 0x6761746568F57573
 ROWS_PER_INSERT = 500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """An actor or the human they acted for, as leaves name them."""
 
@@ -40,10 +40,11 @@ class Person:
     name: str
 
     def as_leaf(self) -> dict[str, str]:
-        return {"sub": self.sub, "kind": self.kind, "name": self.name}
+        # str(): a model's TextChoices member is a str subclass, which leaves do not take.
+        return {"sub": str(self.sub), "kind": str(self.kind), "name": str(self.name)}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ costs per event on the hot path
 class Entry:
     """One event on its way into the log, before it has a place (``seq``) in it."""
 
@@ -78,19 +79,26 @@ def log_size() -> int:
 
 
 def nodes_fetch(coordinates: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored Merkle nodes at ``coordinates``, in one query."""
+    """The stored Merkle nodes at ``coordinates``, in one indexed query."""
     if not coordinates:
         return {}
-    quote = connection.ops.quote_name
-    wanted = " OR ".join([f"({quote('level')} = %s AND {quote('index')} = %s)"] * len(coordinates))
-    params = [number for coordinate in coordinates for number in coordinate]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {quote('level')}, {quote('index')}, {quote('hash')} "
-            f"FROM {_table(MerkleNode)} WHERE {wanted}",
-            params,
-        )
+        cursor.execute(*_nodes_query(coordinates))
         return {(level, index): bytes(value) for level, index, value in cursor.fetchall()}
+
+
+def _nodes_query(coordinates: Sequence[tuple[int, int]]) -> tuple[str, list[Any]]:
+    quote = connection.ops.quote_name
+    select = f"SELECT n.level, n.{quote('index')}, n.hash FROM {_table(MerkleNode)} n"
+    if connection.vendor == "postgresql":
+        # Two arrays joined against the (level, index) key: one short plan, whatever the count.
+        return (
+            f"{select} JOIN unnest(%s::smallint[], %s::bigint[]) AS wanted(level, idx)"
+            f" ON n.level = wanted.level AND n.{quote('index')} = wanted.idx",
+            [[level for level, _ in coordinates], [index for _, index in coordinates]],
+        )
+    wanted = " OR ".join([f"(n.level = %s AND n.{quote('index')} = %s)"] * len(coordinates))
+    return f"{select} WHERE {wanted}", [number for pair in coordinates for number in pair]
 
 
 def frontier_load(size: int) -> Frontier:
@@ -110,9 +118,10 @@ def audit_append(entries: Sequence[Entry]) -> range:
     frontier = frontier_load(log_size())
     first = frontier.size
     event_rows, node_rows = [], []
+    adapt_datetime = connection.ops.adapt_datetimefield_value  # looked up once, not per row
     for entry in entries:
         leaf = leaf_text(entry, seq=frontier.size)
-        event_rows.append(_event_row(entry, frontier.size, leaf))
+        event_rows.append(_event_row(entry, frontier.size, leaf, adapt_datetime))
         node_rows += frontier.append(leaf_hash(leaf.encode("utf-8")))
     _insert(AuditEvent, _EVENT_COLUMNS, event_rows)
     _insert(MerkleNode, ("level", "index", "hash"), node_rows)
@@ -146,7 +155,7 @@ def plain_json(payload: Mapping[str, Any]) -> Any:
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
-_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 _EVENT_COLUMNS = (
     "seq", "leaf", "source", "agent_id", "agent_seq", "occurred_at", "received_at", "action",
@@ -155,7 +164,9 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 
 
-def _event_row(entry: Entry, seq: int, leaf: str) -> tuple[Any, ...]:
+def _event_row(
+    entry: Entry, seq: int, leaf: str, adapt_datetime: Callable[[datetime], Any]
+) -> tuple[Any, ...]:
     principal = entry.on_behalf_of or Person("", "", "")
     return (
         seq,
@@ -163,8 +174,8 @@ def _event_row(entry: Entry, seq: int, leaf: str) -> tuple[Any, ...]:
         entry.source,
         entry.agent_id,
         entry.agent_seq,
-        _db_datetime(entry.occurred_at),
-        _db_datetime(entry.received_at),
+        adapt_datetime(entry.occurred_at),
+        adapt_datetime(entry.received_at),
         entry.action,
         entry.actor.sub,
         entry.actor.kind,
@@ -180,13 +191,26 @@ def _event_row(entry: Entry, seq: int, leaf: str) -> tuple[Any, ...]:
 
 
 def _insert(model: type[Any], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Multi-row INSERTs: far fewer round trips than executemany on a busy log."""
+    """PostgreSQL: COPY, by far the cheapest bulk insert (the busiest write in the system).
+    SQLite: multi-row INSERTs, far fewer statements than one per row."""
+    if not rows:
+        return
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _copy(cursor.cursor, _table(model), columns, rows)
+            return
         for chunk in _chunks(rows, ROWS_PER_INSERT):
             cursor.execute(
                 _insert_sql(_table(model), tuple(columns), len(chunk)),
                 [value for row in chunk for value in row],
             )
+
+
+def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 @lru_cache(maxsize=64)
@@ -206,9 +230,6 @@ def _table(model: type[Any]) -> str:
     return str(connection.ops.quote_name(model._meta.db_table))
 
 
-def _db_datetime(moment: datetime) -> Any:
-    return AuditEvent._meta.get_field("occurred_at").get_db_prep_save(moment, connection)
-
-
-def _db_payload(payload: Mapping[str, Any]) -> Any:
-    return AuditEvent._meta.get_field("payload").get_db_prep_save(payload, connection)
+def _db_payload(payload: Mapping[str, Any]) -> str:
+    # As the JSONField would serialise it; json's C encoder does the work.
+    return json.dumps(payload, cls=DjangoJSONEncoder)
