@@ -3,7 +3,9 @@
 pgbench (data-plane throughput and memory), revocation (grant revoke -> live session cut),
 exchange (token exchange throughput against plain token minting), verify-bundle (the offline
 audit verifier over a 1,000,000-entry bundle), ledger-core (Merkle root over 1,000,000 leaf
-hashes, leaf parsing, proof checks, on one core). Each prints its tables and
+hashes, leaf parsing, proof checks, on one core), audit-append (audit log append throughput
+into PostgreSQL with checkpoints signed), audit-proofs (proof latency at 1,000,000 entries).
+Each prints its tables and
 writes JSON under bench/results/.
 """
 
@@ -13,6 +15,8 @@ import sys
 from collections.abc import Callable
 
 from bench import (
+    audit_append,
+    audit_proofs,
     ledger_verify,
     ledger_verify_bundle,
     pgbench_compare,
@@ -26,6 +30,8 @@ BENCHMARKS: dict[str, Callable[[], object]] = {
     "exchange": token_exchange.main,
     "verify-bundle": ledger_verify_bundle.main,
     "ledger-core": ledger_verify.main,
+    "audit-append": audit_append.main,
+    "audit-proofs": audit_proofs.main,
 }
 
 
