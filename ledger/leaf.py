@@ -26,7 +26,10 @@ LEAF_FORMAT = 1
 SOURCES = ("agent", "controlplane")
 PRINCIPAL_FIELDS = ("sub", "kind", "name")
 
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
+_TIME = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z",
+    re.ASCII,
+)
 _PRINCIPAL_KEYS = frozenset(PRINCIPAL_FIELDS)
 _V1_FIELDS = frozenset(
     {"v", "seq", "time", "source", "agent", "agent_seq", "actor", "on_behalf_of"}

@@ -81,6 +81,8 @@ def test_times_are_utc_with_microseconds_and_z() -> None:
         ({"seq": True}, "seq"),
         ({"time": "2026-11-30T15:04:05Z"}, "time"),
         ({"time": "2026-11-30 15:04:05.000006+00:00"}, "time"),
+        ({"time": "2026-13-30T15:04:05.000006Z"}, "time"),
+        ({"time": "2026-11-30T24:04:05.000006Z"}, "time"),
         ({"source": "dataplane"}, "source"),
         ({"agent_seq": None}, "agent event needs"),
         ({"source": "controlplane", "agent": None}, "agent_seq needs an agent"),
