@@ -23,13 +23,10 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from controlplane.federation import jwks
-from controlplane.federation.fetch import FetchFailed
-from controlplane.federation.jwks import UnknownKey, provider_keys, public_key_for
 from controlplane.identities.models import ExternalIdentity, User
 from controlplane.identities.oidc.backend import CLOCK_SKEW_SECONDS
 from controlplane.identities.oidc.config import OidcConfig
-from controlplane.identities.oidc.discovery import ProviderUnavailable, provider_endpoints
+from controlplane.identities.oidc.keys import ProviderKeyRefused, provider_signing_key
 from controlplane.identities.oidc.library import oidc_config
 
 MAX_TOKEN_BYTES = 8192
@@ -128,17 +125,7 @@ def _authorized_party_check(claims: dict[str, Any], audiences: set[str]) -> None
 
 
 def _signing_key(config: OidcConfig, kid: object) -> Any:
-    # The provider's keys come from the one JWKS cache (controlplane.federation.jwks), which
-    # also serves the token exchange's trusted issuers: same lifetime, same unknown-kid limit.
-    if not isinstance(kid, str) or not kid:
-        raise BearerTokenRejected("the bearer token names no signing key (kid)")
     try:
-        jwks_uri = provider_endpoints(config)["jwks_uri"]
-        source = provider_keys(jwks_uri, timeout_seconds=config.timeout_seconds)
-        return public_key_for(jwks.JWKS.jwk_for(source, kid), config.signing_algorithm)
-    except (ProviderUnavailable, FetchFailed) as exc:
-        raise BearerTokenRejected(f"the identity provider is unavailable: {exc}") from None
-    except UnknownKey:
-        raise BearerTokenRejected("the bearer token's signing key is not the provider's") from None
-    except ValueError as exc:
-        raise BearerTokenRejected(f"the provider's key could not be used: {exc}") from None
+        return provider_signing_key(config, kid)
+    except ProviderKeyRefused as refused:
+        raise BearerTokenRejected(f"bearer token refused: {refused}") from None

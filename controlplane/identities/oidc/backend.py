@@ -13,6 +13,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from controlplane.identities.models import User
 from controlplane.identities.oidc.config import OidcConfig
+from controlplane.identities.oidc.keys import ProviderKeyRefused, provider_signing_key
 from controlplane.identities.oidc.library import library_setting, oidc_config
 from controlplane.identities.signin import SignInRefused, oidc_identity_sign_in
 
@@ -78,6 +79,17 @@ class OidcBackend(OIDCAuthenticationBackend):
         if claims.get("nonce") != kwargs.get("nonce"):
             raise SuspiciousOperation("ID token nonce does not match this sign-in")
         return claims
+
+    def retrieve_matching_jwk(self, token: str) -> Any:
+        """The provider's key for the ID token's ``kid``, from the JWKS cache every provider
+        token check shares (the library's own fetches the JWKS at every sign-in)."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            return provider_signing_key(self.config, kid)
+        except jwt.PyJWTError:
+            raise SuspiciousOperation("the ID token is not a JWT") from None
+        except ProviderKeyRefused as refused:
+            raise SuspiciousOperation(f"ID token refused: {refused}") from None
 
     def get_or_create_user(
         self, access_token: str, id_token: str, payload: dict[str, Any]

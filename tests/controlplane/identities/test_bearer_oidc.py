@@ -13,11 +13,14 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from controlplane.federation import jwks
 from controlplane.identities.models import ExternalIdentity, User
+from controlplane.identities.oidc.backend import OidcBackend
 from controlplane.identities.oidc.config import OidcConfig
 from controlplane.identities.oidc.discovery import provider_endpoints_forget
 
@@ -269,3 +272,23 @@ def test_an_oversized_token_is_refused_before_any_key_lookup(
 ) -> None:
     assert whoami(token(idp, padding="x" * 9000)).status_code == 401
     assert idp.fetches == 0
+
+
+def test_the_browser_sign_in_verifies_id_tokens_with_the_same_cached_keys(
+    idp: JwksServer, linked_alice: User
+) -> None:
+    assert whoami(token(idp)).status_code == 200
+    backend = OidcBackend()
+    backend.configure(settings.GATEHOUSE_OIDC)
+    id_token = token(idp, aud=CLIENT_ID, nonce="n-1")
+    assert backend.verify_token(id_token, nonce="n-1")["sub"] == "idp-alice"
+    assert idp.fetches == 1  # one JWKS fetch served the API and the sign-in
+
+
+def test_the_browser_sign_in_refuses_a_kid_the_provider_does_not_publish(
+    idp: JwksServer,
+) -> None:
+    backend = OidcBackend()
+    backend.configure(settings.GATEHOUSE_OIDC)
+    with pytest.raises(SuspiciousOperation, match="not the provider's"):
+        backend.verify_token(token(idp, aud=CLIENT_ID, nonce="n-1", kid="made-up"), nonce="n-1")
