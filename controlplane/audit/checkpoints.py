@@ -60,7 +60,7 @@ def checkpoint_sign(*, now: datetime | None = None) -> Checkpoint | None:
         if not _due(latest, size, now):
             return None
         checkpoint = _checkpoint_create(size, now)
-    _witnesses_notify(checkpoint)
+        transaction.on_commit(lambda: _witnesses_notify(checkpoint))
     return checkpoint
 
 
