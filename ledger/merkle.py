@@ -35,7 +35,7 @@ class NodeRange(NamedTuple):
     """
 
     level: int
-    index: int  # type: ignore[assignment]  # shadows tuple.index(); the RFC-ish name wins
+    index: int  # type: ignore[assignment]  # shadows tuple.index(); the agreed name wins
 
     @property
     def start(self) -> int:
