@@ -174,3 +174,28 @@ def test_the_latest_checkpoint_is_the_largest(edge: IssuedAgent) -> None:
     assert first is not None
     second = checkpoint_sign(now=first.signed_at + timedelta(seconds=1))
     assert checkpoint_latest() == second
+
+
+def test_the_signer_loop_and_the_beat_task_sign_when_due(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from controlplane.jobs.tasks import log_checkpoint
+
+    call_command("run_log_signer", "--once", stdout=StringIO(), stderr=StringIO())
+    first = Checkpoint.objects.get()
+    signed = log_checkpoint.apply().get()  # the key's creation is new: signed once 1 s passed
+    assert signed is None or signed > first.size
+
+
+def test_rotate_log_key_prints_the_new_vkey(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    log_signer()
+    out = StringIO()
+    call_command("rotate_log_key", stdout=out)
+    assert out.getvalue().strip() == LogKey.objects.active().get().vkey
+    assert LogKey.objects.count() == 2
