@@ -288,8 +288,9 @@ def bundle_verify(bundle: Path) -> Verification:
         (line for line in reversed(lines) if line.startswith(("VERIFIED", "FAILED"))), ""
     )
     passed = result.returncode == 0 and verdict.startswith("VERIFIED")
+    # The scratch bundle is gone once the report is written: show the command generically.
     return Verification(
-        True, passed, verdict or (lines[-1] if lines else "no output"), verify_command(str(bundle))
+        True, passed, verdict or (lines[-1] if lines else "no output"), verify_command("BUNDLE")
     )
 
 
@@ -369,9 +370,9 @@ def _access_text(evidence: Evidence) -> str:
 
 def _identity_text(evidence: Evidence) -> str:
     return (
-        f"{evidence.identities_created} identities registered; {evidence.sign_ins} sign-ins, "
-        f"{evidence.sign_ins_refused} refused; "
-        f"{evidence.agent_calls_on_behalf} agent calls on behalf of a person."
+        f"Identities registered: {evidence.identities_created}; sign-ins: {evidence.sign_ins} "
+        f"(refused: {evidence.sign_ins_refused}); agent calls on behalf of a person: "
+        f"{evidence.agent_calls_on_behalf}."
     )
 
 
@@ -396,12 +397,13 @@ def _logging_text(evidence: Evidence) -> str:
 def _records_text(evidence: Evidence) -> str:
     status = evidence.checkpoints
     signed = (
-        f"{status.count_in_period} checkpoints signed, {status.cosigned_in_period} cosigned"
+        f"Checkpoints signed: {status.count_in_period}, cosigned by a witness: "
+        f"{status.cosigned_in_period}; "
         if status
         else ""
     )
     verdict = evidence.verification.verdict if evidence.verification else "not run"
-    return f"{signed}; offline verification: {verdict}"
+    return f"{signed}offline verification: {verdict}"
 
 
 def _masking_text(evidence: Evidence) -> str:

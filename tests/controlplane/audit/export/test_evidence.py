@@ -150,6 +150,7 @@ def _read_report(page: Page, report: Path) -> None:
     assert "erin" in page.locator("#grants-table").inner_text()
     assert page.locator("#verifier-verdict").inner_text().startswith("VERIFIED")
     assert page.locator("#verdict").get_attribute("class") == "verdict pass"
+    assert "/tmp/" not in page.content()  # the scratch bundle is gone: no path to it
     assert (
         page.evaluate("[...document.querySelectorAll('link,script,img')].length") == 0
     )  # self-contained
