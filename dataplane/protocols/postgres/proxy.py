@@ -471,6 +471,12 @@ class PostgresConnection:
             self.writer.write(data)
             await self.writer.drain()
             if complete:
+                if gate.dropped:
+                    log.info(
+                        "one-call session %s: %d pipelined client message(s) held back",
+                        session.id,
+                        gate.dropped,
+                    )
                 self._terminate(ONE_CALL_USED)
                 return f"terminated: {ONE_CALL_USED}"
 

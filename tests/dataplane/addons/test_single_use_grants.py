@@ -84,6 +84,24 @@ def test_a_connection_refused_after_the_claim_gives_the_grant_back(tmp_path: Pat
     assert run(tmp_path, scenario) is None
 
 
+def test_a_use_that_cannot_be_recorded_ends_the_session_and_keeps_the_grant_used(
+    tmp_path: Path,
+) -> None:
+    """Fail closed: without the record on disk, a restart could admit a second session."""
+
+    async def scenario(stack: Stack) -> tuple[list[str], bool, Refusal | None]:
+        stack.config.update(snapshot(1, single_use(GrantScope.SESSION)))
+        (tmp_path / "consumed-grants").unlink()
+        (tmp_path / "consumed-grants").mkdir()  # appending to it now fails with OSError
+        session, _, ended = await stack.connect()
+        return ended, session.grant_consumed, (await stack.connect())[1]
+
+    ended, consumed, second = run(tmp_path, scenario)
+    assert ended == ["the gateway could not record the use of a single-use grant"]
+    assert not consumed
+    assert second is not None and "already used" in second.message
+
+
 def test_an_unlimited_grant_is_used_before_a_single_use_one(tmp_path: Path) -> None:
     async def scenario(stack: Stack) -> list[str]:
         stack.config.update(
