@@ -416,15 +416,17 @@ def main() -> None:
             cp.start()
             if idp_started is not None:
                 idp_started.result()
-        worker = _celery_worker(cp)
         agent_token, demo_key = _set_up(cp, upstream)
         agent = Agent(
             STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=agent_port
         ).start()
+        worker = _celery_worker(cp)  # last: nothing above waits for it
         token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS}, api_key=demo_key)
         print(_banner(cp, agent, token, upstream, idp), flush=True)
         while not stopping and _all_alive(agent, cp, idp, worker):
             time.sleep(0.2)
+        if not stopping:
+            print(f"A part of Gatehouse stopped by itself; its log is in {STATE}.", file=sys.stderr)
     finally:
         print("\nStopping...", file=sys.stderr)
         for part in _children(agent, worker, cp, idp, cluster):
