@@ -209,3 +209,26 @@ def test_the_agent_alone_refuses_a_second_session_while_the_control_plane_is_dow
         gateway.cp.start()
     # Back online, the agent delivers the session's end and the control plane ends the grant.
     assert _wait_until_ended(gateway, "reportdb")["used_up_at"] is not None
+
+
+def test_a_crashed_agent_still_refuses_a_used_grant_after_it_restarts(
+    fresh_gateway: Gateway,
+) -> None:
+    """The agent dies mid-session, so the control plane never hears the session end and
+    still lists the grant; the restarted agent refuses it from its consumed-grants file."""
+    gateway = fresh_gateway
+    _one_use_policy(gateway, "reportdb", "session")
+    _ask(gateway, "reportdb")
+    dsn = gateway.dsn("reportdb", token=gateway.token(BOT))
+    first = _connect(dsn)
+    assert first.execute("select 1").fetchone() == (1,)
+
+    assert gateway.agent.process is not None
+    gateway.agent.process.kill()  # SIGKILL: no session end, no shutdown
+    gateway.agent.process = None
+    first.close()
+    gateway.agent.start()
+
+    with pytest.raises(psycopg.OperationalError, match=r"one-session access grant .* already"):
+        psycopg.connect(dsn)
+    assert _grant(gateway, "reportdb")["active"]  # the control plane was never told
