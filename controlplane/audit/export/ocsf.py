@@ -14,10 +14,16 @@ Classes (requirements checked against the OCSF 1.3.0 schema, see the tests):
 | anything else | Base Event 0 (the schema's generic event: no guessed class) |
 
 Every event carries ``metadata.uid`` = the log seq (``metadata.sequence`` too) and
-``metadata.original_time`` = the entry's own time string; ``actor.user`` is the identity that
-acted and ``actor.invoked_by`` names the person it acted for (OCSF 1.3 has no delegation
-object; the full ``on_behalf_of`` is kept in ``unmapped``); ``unmapped`` holds the entry's
-fields OCSF has no place for, the payload whole.
+``metadata.original_time`` = the entry's own time string; ``unmapped`` holds the entry's
+fields OCSF has no place for (actor and on_behalf_of as logged, the payload whole).
+
+The on-behalf-of chain: OCSF 1.3 has no delegation object, and ``actor.invoked_by`` is
+deprecated since 1.2.0 in favour of ``actor.app_name``/``app_uid`` ("the client application
+or service that initiated the activity ... in conjunction with the user"). So when an AI
+agent acts for a person, ``actor.user`` is that person (the user context the activity was
+initiated from) and ``actor.app_name``/``app_uid`` name the agent's identity that acted;
+otherwise ``actor.user`` is the identity that acted. Authentication events keep the
+authenticating identity itself in ``user``.
 """
 
 from __future__ import annotations
@@ -96,10 +102,12 @@ USER_TYPE_IDS = {"user": 1, "system": 3, "anonymous": 0}
 
 
 def _actor(entry: Entry) -> dict[str, Any]:
-    actor: dict[str, Any] = {"user": _user(entry.get("actor"))}
-    principal = entry.get("on_behalf_of")
+    acting, principal = entry.get("actor") or {}, entry.get("on_behalf_of")
     if principal:
-        actor["invoked_by"] = principal.get("name") or principal.get("sub")
+        actor: dict[str, Any] = {"user": _user(principal), "app_name": acting.get("name") or ""}
+        actor.update({"app_uid": acting["sub"]} if acting.get("sub") else {})
+    else:
+        actor = {"user": _user(acting)}
     if entry.get("session"):
         actor["session"] = {"uid": entry["session"]}
     return actor
@@ -112,7 +120,16 @@ def _message(entry: Entry) -> str:
 
 
 def _unmapped(entry: Entry) -> dict[str, Any]:
-    keys = ("source", "agent", "agent_seq", "resource", "protocol", "session", "on_behalf_of")
+    keys = (
+        "source",
+        "agent",
+        "agent_seq",
+        "actor",
+        "on_behalf_of",
+        "resource",
+        "protocol",
+        "session",
+    )
     return {**{key: entry.get(key) for key in keys}, "payload": entry.get("payload") or {}}
 
 

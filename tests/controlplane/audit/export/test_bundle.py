@@ -61,8 +61,8 @@ def test_the_derived_views_hold_one_ocsf_event_and_one_csv_row_per_entry(
     assert len(ocsf) == len(rows) == exported.seqs.count
     assert [event["metadata"]["uid"] for event in ocsf] == [row["seq"] for row in rows]
     statement = next(event for event in ocsf if event["class_uid"] == 6005)
-    assert statement["actor"]["user"]["name"] == "agent-smith"
-    assert statement["actor"]["invoked_by"] == "alice"
+    assert statement["actor"]["user"]["name"] == "alice"
+    assert statement["actor"]["app_name"] == "agent-smith"
     listed = BundleReader(tmp_path / "b").listed_files()
     assert {"ocsf.jsonl", "entries.csv"} <= listed.keys()
 

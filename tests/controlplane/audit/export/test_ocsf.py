@@ -1,10 +1,12 @@
 """OCSF 1.3.0 view of the audit log: each entry becomes an event of the class an analyst
 expects, carrying every attribute the schema requires for that class.
 
-The required-attribute lists below are copied from the OCSF schema version 1.3.0
-(``events/base_event.json``, ``events/iam/*.json``, ``events/application/*.json``,
-``events/findings/*.json`` and the ``user`` and ``api`` objects at tag v1.3.0):
-"requirement": "required" attributes, plus the classes' ``at_least_one`` constraints.
+The lists below are the OCSF 1.3.0 schema's ``"requirement": "required"`` attributes and
+``at_least_one`` constraints, read from the compiled 1.3.0 schema (classes
+``authentication``, ``account_change``, ``entity_management``, ``api_activity``,
+``datastore_activity``, ``detection_finding``/``finding``, ``data_security_finding``; objects
+``user``, ``actor``, ``api``, ``finding_info``). The base-event list is ``base_event``'s
+required attributes, common to every 1.x class.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ CLASS_AT_LEAST_ONE: dict[int, set[str]] = {
     6005: {"database", "databucket", "table"},
 }
 USER_AT_LEAST_ONE = {"account", "name", "uid"}
+ACTOR_AT_LEAST_ONE = {"process", "user", "invoked_by", "session", "app_name", "app_uid"}
 
 
 def assert_conforms(event: dict[str, Any]) -> None:
@@ -57,6 +60,8 @@ def assert_conforms(event: dict[str, Any]) -> None:
     assert event["metadata"].keys() >= METADATA_REQUIRED
     if class_uid in CLASS_AT_LEAST_ONE:
         assert CLASS_AT_LEAST_ONE[class_uid] & event.keys(), f"class {class_uid} needs one of"
+    if "actor" in event:
+        assert ACTOR_AT_LEAST_ONE & event["actor"].keys()
     for user in (event.get("user"), event.get("actor", {}).get("user")):
         if user is not None:
             assert USER_AT_LEAST_ONE & {key for key, value in user.items() if value}
@@ -79,18 +84,24 @@ def test_every_event_states_the_ocsf_version_and_points_back_at_its_log_entry() 
     assert event["time"] == epoch_milliseconds("2026-11-30T12:00:00.123Z")
 
 
-def test_a_statement_is_datastore_activity_by_the_ai_agent_acting_for_alice() -> None:
+def test_a_statement_is_datastore_activity_in_alices_context_through_the_ai_agent() -> None:
     event = ocsf_event(statement("UPDATE t SET x = 1", tags=["UPDATE 3"]))
 
     assert_conforms(event)
     assert (event["class_uid"], event["activity_name"]) == (6005, "Update")
+    # alice's context, through agent-smith (actor.invoked_by is deprecated since 1.2.0).
     assert event["actor"]["user"] == {
-        "uid": AGENT_SMITH["sub"],
-        "name": "agent-smith",
-        "type": "service_account",
-        "type_id": 99,
+        "uid": ALICE["sub"],
+        "name": "alice",
+        "type": "user",
+        "type_id": 1,
     }
-    assert event["actor"]["invoked_by"] == "alice"
+    assert (event["actor"]["app_name"], event["actor"]["app_uid"]) == (
+        "agent-smith",
+        AGENT_SMITH["sub"],
+    )
+    assert "invoked_by" not in event["actor"]
+    assert event["unmapped"]["actor"] == AGENT_SMITH
     assert event["unmapped"]["on_behalf_of"] == ALICE
     assert event["database"]["name"] == "appdb"
     assert event["query_info"]["query_string"] == "UPDATE t SET x = 1"
@@ -175,6 +186,7 @@ def test_a_minted_token_names_the_identity_it_was_minted_for() -> None:
 
     assert event["user"]["name"] == "agent-smith"
     assert event["actor"]["user"]["name"] == "alice"
+    assert "app_name" not in event["actor"]  # alice minted it herself: no one in between
 
 
 @pytest.mark.parametrize("action", ["llm.call", "tool.call", "http.request"])
