@@ -6,9 +6,10 @@ planning functions name, fetched in one query. Used by the audit API and by the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Max, Min, QuerySet
@@ -84,29 +85,44 @@ def entries_range(*, first: int, last: int) -> QuerySet[AuditEvent]:
 
 
 def inclusion_proof_build(*, seq: int, size: int) -> list[bytes]:
-    """The RFC 9162 inclusion proof of entry ``seq`` in the tree of ``size``."""
-    _check_size(size)
-    try:
-        coordinates = merkle.inclusion_nodes(seq, size)
-    except merkle.ProofError as exc:
-        raise ProofUnavailable(exc.reason) from None
-    return merkle.inclusion_proof(seq, size, nodes_fetch(coordinates))
+    """The RFC 9162 inclusion proof of entry ``seq`` in the tree of ``size``.
+
+    One query: the proof's nodes and the entry's own leaf node, whose presence (with the
+    proof's) shows that ``size`` is within the log, without a second round trip to ask.
+    """
+    coordinates = _planned(merkle.inclusion_nodes, seq, size)
+    nodes = _stored(size, [*coordinates, (0, seq)])
+    return merkle.inclusion_proof(seq, size, nodes)
 
 
 def consistency_proof_build(*, old: int, new: int) -> list[bytes]:
     """The RFC 9162 consistency proof from the tree of ``old`` entries to that of ``new``."""
-    _check_size(new)
-    try:
-        coordinates = merkle.consistency_nodes(old, new)
-    except merkle.ProofError as exc:
-        raise ProofUnavailable(exc.reason) from None
-    return merkle.consistency_proof(old, new, nodes_fetch(coordinates))
+    coordinates = _planned(merkle.consistency_nodes, old, new)
+    if not coordinates:  # old is 0 or new: an empty proof, if new is in the log at all
+        _check_size(new)
+    return merkle.consistency_proof(old, new, _stored(new, coordinates))
 
 
 def root_build(*, size: int) -> bytes:
     """The tree head at ``size`` (what a checkpoint of that size must carry)."""
-    _check_size(size)
-    return merkle.root_at(size, nodes_fetch(merkle.root_nodes(size)))
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return merkle.root_at(size, _stored(size, merkle.root_nodes(size)))
+
+
+def _planned(plan: Callable[[int, int], list[merkle.NodeRange]], a: int, b: int) -> list[Any]:
+    try:
+        return list(plan(a, b))
+    except merkle.ProofError as exc:
+        raise ProofUnavailable(exc.reason) from None
+
+
+def _stored(size: int, coordinates: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The nodes, all of them: any missing means ``size`` is beyond the log."""
+    nodes = nodes_fetch(coordinates)
+    if len(nodes) < len(set(coordinates)):
+        raise ProofUnavailable(f"tree size {size} is beyond the log ({log_size()} entries)")
+    return nodes
 
 
 def _check_size(size: int) -> None:
