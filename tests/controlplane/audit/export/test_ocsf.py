@@ -5,8 +5,8 @@ The lists below are the OCSF 1.3.0 schema's ``"requirement": "required"`` attrib
 ``at_least_one`` constraints, read from the compiled 1.3.0 schema (classes
 ``authentication``, ``account_change``, ``entity_management``, ``api_activity``,
 ``datastore_activity``, ``detection_finding``/``finding``, ``data_security_finding``; objects
-``user``, ``actor``, ``api``, ``finding_info``). The base-event list is ``base_event``'s
-required attributes, common to every 1.x class.
+``user``, ``actor``, ``api``, ``finding_info``, ``database``). The base-event list is
+``base_event``'s required attributes, common to every 1.x class.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ CLASS_AT_LEAST_ONE: dict[int, set[str]] = {
     6005: {"database", "databucket", "table"},
 }
 USER_AT_LEAST_ONE = {"account", "name", "uid"}
+# Required attributes of the objects the mapping fills in.
+OBJECT_REQUIRED = {"finding_info": {"uid", "title"}, "database": {"type_id"}, "api": {"operation"}}
 ACTOR_AT_LEAST_ONE = {"process", "user", "invoked_by", "session", "app_name", "app_uid"}
 
 
@@ -65,10 +67,9 @@ def assert_conforms(event: dict[str, Any]) -> None:
     for user in (event.get("user"), event.get("actor", {}).get("user")):
         if user is not None:
             assert USER_AT_LEAST_ONE & {key for key, value in user.items() if value}
-    if "api" in event:
-        assert event["api"]["operation"]  # the api object requires operation
-    if "finding_info" in event:
-        assert event["finding_info"]["uid"] and event["finding_info"]["title"]
+    for name, required in OBJECT_REQUIRED.items():
+        if name in event:
+            assert all(event[name].get(key) not in (None, "") for key in required), name
     assert event["category_uid"] == class_uid // 1000
     assert event["type_uid"] == class_uid * 100 + event["activity_id"]
     assert isinstance(event["time"], int)
