@@ -95,16 +95,8 @@ class ConfigStore:
     ) -> GrantSpec | None:
         """The grant of ``identity_sub`` on ``resource_name`` in force at ``now`` (started,
         not expired) that lasts longest."""
-        best: GrantSpec | None = None
-        for grant in self._grants.get((identity_sub, resource_name), ()):
-            started = grant.starts_at is None or grant.starts_at <= now
-            if (
-                started
-                and grant.expires_at > now
-                and (best is None or grant.expires_at > best.expires_at)
-            ):
-                best = grant
-        return best
+        grants = self.grants_in_force(identity_sub, resource_name, now=now)
+        return grants[0] if grants else None
 
     def grants_in_force(
         self, identity_sub: str, resource_name: str, *, now: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
@@ -146,6 +147,23 @@ def test_the_grant_that_lasts_longest_is_chosen() -> None:
     chosen = store.grant_for("id-alice", "orders-db", now=NOW)
     assert chosen is not None
     assert chosen.id == "long"
+
+
+def test_all_grants_in_force_come_longest_first_without_expired_or_future_ones() -> None:
+    store = ConfigStore()
+    future = dataclasses.replace(grant("future", minutes=90), starts_at=NOW + timedelta(minutes=1))
+    store.update(
+        snapshot(
+            1,
+            grant("short", minutes=5),
+            grant("long", minutes=60),
+            future,
+            grant("gone", minutes=0),
+        )
+    )
+
+    in_force = store.grants_in_force("id-alice", "orders-db", now=NOW)
+    assert [g.id for g in in_force] == ["long", "short"]
 
 
 def test_an_expired_grant_is_not_returned() -> None:
