@@ -34,7 +34,7 @@ class AuditExportApi(APIView):
         operation_id="audit_export_create",
         request=ExportRequestSerializer,
         responses={
-            200: OpenApiResponse(
+            (200, "application/gzip"): OpenApiResponse(
                 OpenApiTypes.BINARY,
                 description="The bundle as .tar.gz; verify with python -m ledger.verify. "
                 f"At most {API_EXPORT_MAX_ENTRIES} entries (larger: manage.py audit_export).",
