@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -30,7 +30,7 @@ from django.db.models import Max, Min, QuerySet
 
 from controlplane.audit.checkpoints import checkpoint_sign, log_signer
 from controlplane.audit.export.csv import CsvView
-from controlplane.audit.export.ocsf import OcsfView
+from controlplane.audit.export.ocsf import ocsf_event
 from controlplane.audit.export.period import rfc3339
 from controlplane.audit.models import AuditEvent, Checkpoint, Cosignature, LogKey
 from controlplane.audit.sequencer import nodes_fetch
@@ -250,3 +250,19 @@ def _record(actor: Any, exported: Exported, *, since: datetime, until: datetime)
                 "manifest_sha256": exported.manifest_sha256,
             },
         )
+
+
+class OcsfView:
+    """``ocsf.jsonl`` written one entry at a time (constant memory, one pass)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
+        self.count = 0
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        self._file.write(json.dumps(ocsf_event(entry), ensure_ascii=False, sort_keys=True))
+        self._file.write("\n")
+        self.count += 1
+
+    def close(self) -> None:
+        self._file.close()

@@ -28,11 +28,9 @@ authenticating identity itself in ``user``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 OCSF_VERSION = "1.3.0"
 PRODUCT = {"name": "Gatehouse", "vendor_name": "Gatehouse", "feature": {"name": "audit log"}}
@@ -494,19 +492,3 @@ _MAPPERS: dict[str, Callable[[Entry], Event]] = {
     "credential.created": _credential,
     "credential.dropped": _credential,
 }
-
-
-class OcsfView:
-    """``ocsf.jsonl`` written one entry at a time (constant memory, one pass)."""
-
-    def __init__(self, path: Path) -> None:
-        self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
-        self.count = 0
-
-    def add(self, entry: Entry) -> None:
-        self._file.write(json.dumps(ocsf_event(entry), ensure_ascii=False, sort_keys=True))
-        self._file.write("\n")
-        self.count += 1
-
-    def close(self) -> None:
-        self._file.close()
