@@ -45,6 +45,7 @@ def bearer_token(scope: dict[str, Any]) -> str:
 class AgentConsumer(AsyncWebsocketConsumer):
     agent: Agent | None = None
     revision_poll: asyncio.Task[None] | None = None
+    closing_unauthorized = False
 
     async def connect(self) -> None:
         self.agent = await database_sync_to_async(agent_by_token)(token=bearer_token(self.scope))
@@ -129,9 +130,13 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def still_authorized(self) -> bool:
         """Whether the token this socket was opened with is still the agent's and not
         revoked; if not, close it (4401): the agent must reconnect with its new token."""
+        if self.closing_unauthorized:
+            return False
         current = await database_sync_to_async(agent_by_token)(token=bearer_token(self.scope))
         if current is not None and self.agent is not None and current.pk == self.agent.pk:
             return True
+        # Both the credentials message and the revision push lead here: close only once.
+        self.closing_unauthorized = True
         logger.warning("agent %s: its token was rotated or revoked, closing", self.agent)
         await self.close(code=CLOSE_UNAUTHORIZED)
         return False

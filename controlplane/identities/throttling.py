@@ -39,6 +39,7 @@ from controlplane.identities.models import ApiKey
 
 KEY_PREFIX = "gatehouse:auth-rate"
 FINGERPRINT_CHARACTERS = 16
+MAX_DECODED_TOKEN_CHARACTERS = 8192  # the token exchange refuses longer tokens
 
 
 class RateLimited(Exception):
@@ -115,6 +116,8 @@ def credential_identifier(presented: str) -> str:
     prefix = bearer.prefix_of(presented, ApiKey.SCHEME)
     if prefix is not None:
         return f"api_key:{prefix}"
+    if len(presented) > MAX_DECODED_TOKEN_CHARACTERS:
+        return f"token:{_digest(presented)}"  # not worth decoding: it will be refused anyway
     try:
         claims = jwt.decode(presented, options={"verify_signature": False})
     except jwt.PyJWTError:

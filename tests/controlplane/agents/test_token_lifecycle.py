@@ -81,6 +81,7 @@ def test_a_connected_agent_whose_token_is_revoked_or_rotated_is_disconnected(
         ws = await connected(edge.token)
         await database_sync_to_async(change)(actor=bob, agent=edge.agent)
         assert await ws.receive_close_code(wait_s=2) == 4401
+        assert await ws.receive_nothing(timeout=1.0)  # closed once, and no snapshot after it
         await ws.disconnect(4401)
 
     run(scenario)
