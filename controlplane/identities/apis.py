@@ -35,7 +35,7 @@ from controlplane.identities.throttling import CredentialRateLimitedView
 from controlplane.identities.tokens import gateway_token_mint
 
 
-class TokenMintApi(CredentialRateLimitedView, APIView):
+class TokenMintApi(CredentialRateLimitedView):
     permission_classes = [IsAuthenticated]
     rate_limited_endpoint = "tokens"
 

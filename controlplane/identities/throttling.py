@@ -30,6 +30,7 @@ from django.db import transaction
 from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from controlplane import bearer
 from controlplane.audit.services import audit_event_record
@@ -159,8 +160,8 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARACTERS]
 
 
-class CredentialRateLimitedView:
-    """For DRF views that authenticate a presented credential: counts the attempt before
+class CredentialRateLimitedView(APIView):
+    """Base for DRF views that authenticate a presented credential: counts the attempt before
     authentication runs (DRF's own throttles run after it, too late to slow down a
     guesser) and answers 429 with Retry-After in DRF's throttled shape."""
 
@@ -175,7 +176,7 @@ class CredentialRateLimitedView:
             )
         except RateLimited as limited:
             raise Throttled(wait=limited.retry_after) from None
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        super().initial(request, *args, **kwargs)
 
 
 def _authorization_credential(request: Request) -> str | None:
