@@ -55,22 +55,15 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
 
     Seqs the agent skipped (above the highest it had sent before) are recorded as
     ``audit.agent_seq_gap`` events, so a missing agent event is visible in the log itself.
-    This is the control plane's busiest write (one row per statement on every agent): rows
-    are built as tuples and inserted by the sequencer in multi-row statements.
+    This is the control plane's busiest write (one row per statement on every agent): the
+    entries are built before the sequencer's lock is taken, and it inserts them with COPY.
     """
     if not events:
         raise ContractError("an events batch must hold at least one event")
     received_at = timezone.now()
     entries = {event.seq: _agent_entry(agent, event, received_at) for event in events}
     with transaction.atomic():
-        log_lock()  # before the duplicate check: two deliveries of one batch queue here
-        previous = _agent_highest_seq(agent)
-        new = sorted(set(entries) - _agent_seqs_stored(agent, min(entries), max(entries)))
-        gaps = [_gap_entry(agent, first, last) for first, last in _gaps(previous, new)]
-        try:
-            appended = audit_append([*(entries[seq] for seq in new), *gaps])
-        except LeafError as exc:  # e.g. an integer JSON cannot carry exactly
-            raise ContractError(f"events: not storable in the audit log: {exc}") from None
+        appended = _agent_batch_append(agent, entries)
         if _passes_checkpoint_mark(appended):
             transaction.on_commit(_log_checkpoint_enqueue)
     # Single-use grants end with their session (idempotent, so re-sent batches are harmless).
@@ -79,6 +72,18 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
 
     grants_end_after_use(agent=agent, events=events)
     return max(entries)
+
+
+def _agent_batch_append(agent: Agent, entries: Mapping[int, Entry]) -> range:
+    """The batch's new events, then a gap record per range of agent seqs it skipped."""
+    log_lock()  # before the duplicate check: two deliveries of one batch queue here
+    previous = _agent_highest_seq(agent)
+    new = sorted(set(entries) - _agent_seqs_stored(agent, min(entries), max(entries)))
+    gaps = [_gap_entry(agent, first, last) for first, last in _gaps(previous, new)]
+    try:
+        return audit_append([*(entries[seq] for seq in new), *gaps])
+    except LeafError as exc:  # e.g. an integer JSON cannot carry exactly
+        raise ContractError(f"events: not storable in the audit log: {exc}") from None
 
 
 def _passes_checkpoint_mark(appended: range) -> bool:
