@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from controlplane.agents.models import ConfigRevision
+from controlplane.audit.sequencer import log_lock
 from controlplane.transactions import require_transaction
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ def config_revision_bump(*, agents: Iterable[Agent] | None = None) -> None:
     """Move the revision on and, once the transaction commits, tell ``agents`` (all
     agents when None) to fetch a new snapshot. Call inside the service's transaction."""
     require_transaction("config_revision_bump")
+    # Lock order: the audit sequencer's lock, then this row. Services bump and audit in
+    # either order; taking both in one order keeps two of them from deadlocking.
+    log_lock()
     ConfigRevision.objects.get_or_create(pk=ConfigRevision.SINGLETON)
     ConfigRevision.objects.filter(pk=ConfigRevision.SINGLETON).update(
         value=F("value") + 1, updated_at=timezone.now()

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -217,3 +217,48 @@ def test_migrations_leave_triggers_enabled_always(log: LeastPrivilegeLog) -> Non
         (table, "A") for table in AUDIT_TABLES
     }
     assert len(states) == 2 * len(AUDIT_TABLES)
+
+
+def test_services_that_bump_the_revision_and_audit_in_either_order_never_deadlock(
+    log: LeastPrivilegeLog,
+) -> None:
+    """Grants bump the config revision then audit; an auto-approved request audits then
+    bumps. Concurrently, on PostgreSQL, both must succeed every time."""
+    cp = log.cp
+    cp.api("POST", "/api/v1/agents", {"name": "pg-edge"})
+    cp.api(
+        "POST",
+        "/api/v1/resources",
+        {
+            "name": "pgdb", "protocol": "postgres", "agent": "pg-edge", "host": log.pg.host,
+            "port": log.pg.port, "database": "postgres", "upstream_user": log.pg.scram.user,
+            "upstream_password": log.pg.scram.password, "upstream_tls": "disable",
+        },
+    )  # fmt: skip
+    bot = cp.api("POST", "/api/v1/service-accounts", {"name": "pg-bot"})["api_key"]
+    cp.api("POST", "/api/v1/service-accounts", {"name": "pg-granted"})
+    cp.manage(
+        "set_policy", "pgdb", "--max-duration", "3600", "--requester-service-account", "pg-bot",
+        "--auto-approve", "service-account:pg-bot:3600",
+    )  # fmt: skip
+    failures: list[Exception] = []
+
+    def repeatedly(call: Callable[[], object]) -> None:
+        for _ in range(15):
+            try:
+                call()
+            except Exception as exc:  # collected, asserted below
+                failures.append(exc)
+
+    grant = {"identity": "pg-granted", "resource": "pgdb", "duration_seconds": 600}
+    request = {"resource": "pgdb", "duration_seconds": 600, "reason": "load test"}
+    calls = [
+        lambda: cp.api("POST", "/api/v1/grants", grant),
+        lambda: cp.api("POST", "/api/v1/access-requests", request, api_key=bot),
+    ]
+    threads = [threading.Thread(target=repeatedly, args=(calls[n % 2],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
