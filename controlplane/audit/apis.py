@@ -24,8 +24,8 @@ from controlplane.audit.log import (
     checkpoint_latest,
     checkpoint_note,
     consistency_proof_build,
-    entry_at,
     inclusion_proof_build,
+    leaf_at,
     log_keys_list,
 )
 from controlplane.audit.selectors import audit_events_list
@@ -96,13 +96,13 @@ class AuditInclusionProofApi(APIView):
         query = validated_input(InclusionProofQuerySerializer, request.query_params)
         size = query.get("size") or _latest_size()
         hashes = _proof_or_400(inclusion_proof_build, seq=query["seq"], size=size)
-        entry = entry_at(seq=query["seq"])  # exists: the proof checked seq < size <= tree
-        leaf = entry.leaf.encode("utf-8")
+        leaf_text = leaf_at(seq=query["seq"])  # exists: the proof checked seq < size <= tree
+        leaf = leaf_text.encode("utf-8")
         return Response(
             {
                 "seq": query["seq"],
                 "size": size,
-                "leaf": entry.leaf,
+                "leaf": leaf_text,
                 "leaf_hash": _b64(merkle.leaf_hash(leaf)),
                 "hashes": [_b64(node) for node in hashes],
             }

@@ -74,9 +74,9 @@ def entries_between(since: datetime | None, until: datetime | None) -> QuerySet[
     return entries_range(first=bounds["first"], last=bounds["last"])
 
 
-def entry_at(*, seq: int) -> AuditEvent:
-    """The entry at ``seq``; raises ``AuditEvent.DoesNotExist`` (a 404 in the API)."""
-    return AuditEvent.objects.get(seq=seq)
+def leaf_at(*, seq: int) -> str:
+    """The canonical leaf of the entry at ``seq`` (raises ``AuditEvent.DoesNotExist``)."""
+    return str(AuditEvent.objects.values_list("leaf", flat=True).get(seq=seq))
 
 
 def entries_range(*, first: int, last: int) -> QuerySet[AuditEvent]:
