@@ -50,9 +50,11 @@ async def run_agent(settings: AgentSettings) -> None:
     config = ConfigStore()
     sessions = SessionRegistry()
     addons = default_addons(config=config, sessions=sessions, spool=spool, consumed=consumed)
+    chain = AddonChain(addons)
+    await _report_lost_sessions(chain, spool, consumed)
     services = GatewayServices(
         config=config,
-        chain=AddonChain(addons),
+        chain=chain,
         sessions=sessions,
         tls=tls.server_context(settings.tls_cert, settings.tls_key, state_dir=settings.state_dir),
         allow_plaintext=settings.allow_plaintext,
@@ -77,6 +79,19 @@ async def run_agent(settings: AgentSettings) -> None:
         await asyncio.gather(link_task, return_exceptions=True)
         await spool.close()
         log.info("agent stopped")
+
+
+async def _report_lost_sessions(chain: AddonChain, spool: Spool, consumed: ConsumedGrants) -> None:
+    """Audit the end of single-use sessions a previous agent process died in (so the control
+    plane ends their grants), then note it in the ledger: first durable, then noted, so a
+    crash in between reports them again rather than never."""
+    for use in consumed.lost_uses:
+        chain.session_lost(use)
+    if consumed.lost_uses:
+        await spool.flush()
+    for use in consumed.lost_uses:
+        await asyncio.to_thread(consumed.ended, use.grant)
+    consumed.lost_uses = []
 
 
 async def _serve_when_configured(

@@ -80,8 +80,12 @@ class AccessAddon(Addon):
         self._arm_expiry(session)
 
     def session_ended(self, session: Session, reason: str) -> None:
-        """Stop the expiry timer. A consumed grant stays consumed: its one session is over."""
+        """Stop the expiry timer and note in the ledger that the single-use session is
+        over (a use without that note is reported as lost at the next start). A consumed
+        grant stays consumed."""
         self._claims.pop(session.id, None)
+        if session.grant_consumed and session.grant is not None:
+            self._note_ended(session.grant.id)
         timer = self._expiry_timers.pop(session.id, None)
         if timer is not None:
             timer.cancel()
@@ -105,11 +109,18 @@ class AccessAddon(Addon):
                 return grant
         return None
 
+    def _note_ended(self, grant_id: str) -> None:
+        try:
+            self._consumed.ended(grant_id)
+        except OSError:
+            # The grant stays consumed; at worst its end is reported again at the next start.
+            log.exception("could not note the end of the session on grant %s", grant_id)
+
     def _consume(self, session: Session, grant: GrantSpec) -> bool:
         try:
             # A few milliseconds on the event loop, once per single-use session: the use
             # must be on disk before the session's first statement reaches the upstream.
-            self._consumed.record(grant)
+            self._consumed.record(grant, session)
         except OSError:
             log.exception("could not record the use of grant %s", grant.id)
             session.terminate("the gateway could not record the use of a single-use grant")

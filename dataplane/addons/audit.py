@@ -12,6 +12,7 @@ from typing import Any
 
 from dataplane.contract import Action
 from dataplane.core.addons import Addon, Credential, Refusal, Statement
+from dataplane.core.consumed_grants import GrantUse
 from dataplane.core.session import Session
 from dataplane.link.spool import Spool
 
@@ -84,6 +85,23 @@ class AuditAddon(Addon):
                 "detail": refusal.detail,
                 "client_address": session.client_address,
                 "client_user": session.client_parameters.get("user", ""),
+            },
+        )
+
+    def session_lost(self, use: GrantUse) -> None:
+        """The end of a single-use session the previous agent process never reported (the
+        control plane ends the grant on it)."""
+        self._spool.append(
+            time=self._clock.now(),
+            action=Action.SESSION_END,
+            actor=use.actor,
+            resource=use.resource,
+            protocol=use.protocol,
+            session=use.session,
+            payload={
+                "reason": "lost: the agent process stopped before the session ended",
+                "grant": use.grant,
+                "grant_scope": use.scope,
             },
         )
 

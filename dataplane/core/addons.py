@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from dataplane.contract import Actor
+from dataplane.core.consumed_grants import GrantUse
 from dataplane.core.session import Session
 
 log = logging.getLogger("gatehouse.addons")
@@ -108,6 +109,10 @@ class Addon:
         """The gateway removed a per-session upstream credential (session over, or a
         leftover found by the reconciler)."""
 
+    def session_lost(self, use: GrantUse) -> None:
+        """A session on a single-use grant ended with a previous agent process, which
+        never reported its end (found in the consumed-grants ledger at start)."""
+
 
 def _overrides(addon: Addon, hook: str) -> bool:
     return getattr(type(addon), hook) is not getattr(Addon, hook)
@@ -126,6 +131,7 @@ class AddonChain:
         self._cancel = [a for a in self.addons if _overrides(a, "cancel_requested")]
         self._issued = [a for a in self.addons if _overrides(a, "credential_issued")]
         self._revoked = [a for a in self.addons if _overrides(a, "credential_revoked")]
+        self._lost = [a for a in self.addons if _overrides(a, "session_lost")]
 
     async def authorize(self, session: Session, request: ConnectRequest) -> Refusal | None:
         """First refusal wins; an addon that raises refuses (fail closed)."""
@@ -169,3 +175,7 @@ class AddonChain:
     def credential_revoked(self, credential: Credential, reason: str) -> None:
         for addon in self._revoked:
             addon.credential_revoked(credential, reason)
+
+    def session_lost(self, use: GrantUse) -> None:
+        for addon in self._lost:
+            addon.session_lost(use)

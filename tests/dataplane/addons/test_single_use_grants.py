@@ -13,6 +13,7 @@ import pytest
 from dataplane.contract import GrantScope, GrantSpec
 from dataplane.core.addons import Refusal, RefusalKind
 from dataplane.core.consumed_grants import ConsumedGrants, ConsumedGrantsError
+from dataplane.core.session import Session
 from tests.dataplane.addons.test_access_and_audit import Stack, grant, run, snapshot
 
 
@@ -146,15 +147,76 @@ def test_consumption_is_audited_and_the_session_end_names_the_grant(tmp_path: Pa
     assert events[2]["payload"]["grant_scope"] == "call"
 
 
+def session_on(session_id: str = "s1") -> Session:
+    return Session(protocol="postgres", client_address="127.0.0.1:5555", id=session_id)
+
+
 def test_the_ledger_forgets_expired_grants_when_opened(tmp_path: Path) -> None:
     path = tmp_path / "consumed-grants"
     ledger = ConsumedGrants.open(path, now=datetime.now(UTC))
     live, old = single_use(GrantScope.SESSION, 600, "live"), single_use(GrantScope.CALL, 1, "old")
     for spec in (live, old):
         assert ledger.claim(spec)
-        ledger.record(spec)
+        ledger.record(spec, session_on())
     reopened = ConsumedGrants.open(path, now=old.expires_at + timedelta(seconds=1))
     assert "live" in reopened and "old" not in reopened
+
+
+def test_a_use_whose_end_was_never_noted_is_a_lost_session_at_the_next_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "consumed-grants"
+    ledger = ConsumedGrants.open(path, now=datetime.now(UTC))
+    ended, crashed = (
+        single_use(GrantScope.SESSION, grant_id="ended"),
+        single_use(GrantScope.CALL, grant_id="crashed"),
+    )
+    for spec, sid in ((ended, "s-ended"), (crashed, "s-crashed")):
+        ledger.claim(spec)
+        ledger.record(spec, session_on(sid))
+    ledger.ended("ended")
+    reopened = ConsumedGrants.open(path, now=datetime.now(UTC))
+    assert "ended" in reopened and "crashed" in reopened
+    assert [(u.grant, u.scope, u.session) for u in reopened.lost_uses] == [
+        ("crashed", "call", "s-crashed")
+    ]
+    reopened.ended("crashed")
+    assert ConsumedGrants.open(path, now=datetime.now(UTC)).lost_uses == []
+
+
+def test_a_cleanly_ended_session_is_not_lost_but_an_unended_one_is(tmp_path: Path) -> None:
+    async def scenario(stack: Stack) -> None:
+        stack.config.update(snapshot(1, single_use(GrantScope.SESSION, grant_id="done")))
+        done, _, _ = await stack.connect()
+        stack.chain.session_ended(done, "client disconnected")
+        stack.config.update(snapshot(2, single_use(GrantScope.CALL, grant_id="open")))
+        await stack.connect()  # still live when the "agent" stops
+
+    run(tmp_path, scenario)
+    lost = ConsumedGrants.open(tmp_path / "consumed-grants", now=datetime.now(UTC)).lost_uses
+    assert [(use.grant, use.scope, use.actor.name) for use in lost] == [
+        ("open", "call", "agent-smith")
+    ]
+
+
+def test_a_lost_session_is_audited_as_ended_naming_its_grant(tmp_path: Path) -> None:
+    async def first_life(stack: Stack) -> None:
+        stack.config.update(snapshot(1, single_use(GrantScope.SESSION)))
+        await stack.connect()  # the agent dies with this session open
+
+    async def second_life(stack: Stack) -> list[dict[str, Any]]:
+        consumed = ConsumedGrants.open(tmp_path / "consumed-grants", now=datetime.now(UTC))
+        for use in consumed.lost_uses:
+            stack.chain.session_lost(use)
+        return await stack.recorded()
+
+    run(tmp_path, first_life)
+    events = [e for e in run(tmp_path, second_life) if e["action"] == "session.end"]
+    assert len(events) == 1
+    assert events[0]["payload"]["grant"] == "g1"
+    assert events[0]["payload"]["grant_scope"] == "session"
+    assert events[0]["payload"]["reason"].startswith("lost:")
+    assert events[0]["actor"]["name"] == "agent-smith"
 
 
 def test_a_torn_last_line_is_ignored_but_a_damaged_ledger_refuses_to_open(tmp_path: Path) -> None:
@@ -162,7 +224,7 @@ def test_a_torn_last_line_is_ignored_but_a_damaged_ledger_refuses_to_open(tmp_pa
     ledger = ConsumedGrants.open(path, now=datetime.now(UTC))
     spec = single_use(GrantScope.SESSION)
     ledger.claim(spec)
-    ledger.record(spec)
+    ledger.record(spec, session_on())
     with path.open("a") as file:
         file.write('{"grant": "torn", "expi')  # a crash in the middle of an append
     reopened = ConsumedGrants.open(path, now=datetime.now(UTC))
