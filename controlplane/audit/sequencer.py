@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -117,13 +118,15 @@ def audit_append(entries: Sequence[Entry]) -> range:
     log_lock()
     frontier = frontier_load(log_size())
     first = frontier.size
-    event_rows, node_rows = [], []
+    node_rows: list[tuple[int, int, bytes]] = []
     adapt_datetime = connection.ops.adapt_datetimefield_value  # looked up once, not per row
-    for entry in entries:
-        leaf = leaf_text(entry, seq=frontier.size)
-        event_rows.append(_event_row(entry, frontier.size, leaf, adapt_datetime))
-        node_rows += frontier.append(leaf_hash(leaf.encode("utf-8")))
-    _insert(AuditEvent, _EVENT_COLUMNS, event_rows)
+    # Rows stream to the database while the next leaves are built: PostgreSQL stores one
+    # while Python canonicalises the other, on the machine's other core.
+    with _rows_writer(AuditEvent, _EVENT_COLUMNS) as write:
+        for entry in entries:
+            leaf = leaf_text(entry, seq=frontier.size)
+            write(_event_row(entry, frontier.size, leaf, adapt_datetime))
+            node_rows += frontier.append(leaf_hash(leaf.encode("utf-8")))
     _insert(MerkleNode, ("level", "index", "hash"), node_rows)
     return range(first, frontier.size)
 
@@ -207,10 +210,32 @@ def _insert(model: type[Any], columns: Sequence[str], rows: Sequence[Sequence[An
 
 
 def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+    with cursor.copy(_copy_sql(table, columns)) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+@contextmanager
+def _rows_writer(
+    model: type[Any], columns: Sequence[str]
+) -> Iterator[Callable[[Sequence[Any]], None]]:
+    """A function taking one row at a time: a COPY stream on PostgreSQL; on SQLite the rows
+    are collected and inserted when the block ends."""
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(_copy_sql(_table(model), columns)) as copy,
+        ):
+            yield copy.write_row
+        return
+    rows: list[Sequence[Any]] = []
+    yield rows.append
+    _insert(model, columns, rows)
+
+
+def _copy_sql(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    return f"COPY {table} ({names}) FROM STDIN"
 
 
 @lru_cache(maxsize=64)
