@@ -6,18 +6,30 @@ from django.db import migrations
 from controlplane.audit.sequencer import Entry, Person, leaf_text
 from ledger.merkle import Frontier, leaf_hash
 
+BATCH = 1000
+
 
 def number_existing_events(apps, schema_editor):
     AuditEvent = apps.get_model("audit", "AuditEvent")
     MerkleNode = apps.get_model("audit", "MerkleNode")
     frontier = Frontier()
-    for event in AuditEvent.objects.select_related("agent").order_by("id").iterator():
-        leaf = leaf_text(_entry(event), seq=frontier.size)
-        AuditEvent.objects.filter(pk=event.pk).update(seq=frontier.size, leaf=leaf)
-        MerkleNode.objects.bulk_create(
-            MerkleNode(level=level, index=index, hash=value)
-            for level, index, value in frontier.append(leaf_hash(leaf.encode("utf-8")))
-        )
+    events, nodes = [], []
+    for event in AuditEvent.objects.select_related("agent").order_by("id").iterator(BATCH):
+        event.seq, event.leaf = frontier.size, leaf_text(_entry(event), seq=frontier.size)
+        completed = frontier.append(leaf_hash(event.leaf.encode("utf-8")))
+        nodes += [
+            MerkleNode(level=level, index=index, hash=value) for level, index, value in completed
+        ]
+        events.append(event)
+        if len(events) == BATCH:
+            _save(AuditEvent, MerkleNode, events, nodes)
+            events, nodes = [], []
+    _save(AuditEvent, MerkleNode, events, nodes)
+
+
+def _save(AuditEvent, MerkleNode, events, nodes):
+    AuditEvent.objects.bulk_update(events, ["seq", "leaf"])
+    MerkleNode.objects.bulk_create(nodes)
 
 
 def _entry(event):

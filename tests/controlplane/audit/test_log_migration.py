@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +26,11 @@ def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_events_get_seq_leaf_and_nodes_in_id_order() -> None:
+def test_existing_events_get_seq_leaf_and_nodes_in_id_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    numbering = importlib.import_module("controlplane.audit.migrations.0004_number_existing_events")
+    monkeypatch.setattr(numbering, "BATCH", 2)  # several batches, the last one partial
     latest = MigrationExecutor(connection).loader.graph.leaf_nodes("audit")
     old_apps = migrate(BEFORE).loader.project_state(BEFORE).apps
     OldEvent = old_apps.get_model("audit", "AuditEvent")
