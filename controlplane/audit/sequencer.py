@@ -256,5 +256,9 @@ def _table(model: type[Any]) -> str:
 
 
 def _db_payload(payload: Mapping[str, Any]) -> str:
-    # As the JSONField would serialise it; json's C encoder does the work.
-    return json.dumps(payload, cls=DjangoJSONEncoder)
+    # As the JSONField would serialise it; one encoder for all (json.dumps(cls=...) builds one
+    # per call), and its C implementation does the work.
+    return _PAYLOAD_ENCODER.encode(payload)
+
+
+_PAYLOAD_ENCODER = DjangoJSONEncoder()

@@ -61,7 +61,8 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
     if not events:
         raise ContractError("an events batch must hold at least one event")
     received_at = timezone.now()
-    entries = {event.seq: _agent_entry(agent, event, received_at) for event in events}
+    agent_id = _agent_id(agent)  # the column value, converted once for the whole batch
+    entries = {event.seq: _agent_entry(agent, agent_id, event, received_at) for event in events}
     with transaction.atomic():
         appended = _agent_batch_append(agent, entries)
         if _passes_checkpoint_mark(appended):
@@ -117,11 +118,13 @@ def _controlplane_entry(
     )
 
 
-def _agent_entry(agent: Agent, event: WireAuditEvent, received_at: datetime) -> Entry:
+def _agent_entry(
+    agent: Agent, agent_id: Any, event: WireAuditEvent, received_at: datetime
+) -> Entry:
     principal = event.actor.on_behalf_of
     return Entry(
         source=AuditEvent.Source.AGENT.value,
-        agent_id=_agent_id(agent),
+        agent_id=agent_id,
         agent_name=agent.name,
         agent_seq=event.seq,
         occurred_at=_occurred_at(event),
