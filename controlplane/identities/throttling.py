@@ -41,6 +41,8 @@ from controlplane.identities.models import ApiKey
 KEY_PREFIX = "gatehouse:auth-rate"
 FINGERPRINT_CHARACTERS = 16
 MAX_DECODED_TOKEN_CHARACTERS = 8192  # the token exchange refuses longer tokens
+# Wall-clock time: windows must line up across replicas sharing the cache. Tests pin it.
+clock = time.time
 
 
 class RateLimited(Exception):
@@ -72,7 +74,7 @@ def credential_attempt_check(*, endpoint: str, client: str, credential: str | No
 
 
 def _subject_check(subject: _Subject, *, endpoint: str, client: str) -> None:
-    now = time.time()
+    now = clock()
     for seconds, allowed in subject.limit.windows():
         window = int(now // seconds)
         key = f"{KEY_PREFIX}:{subject.scope}:{_digest(subject.value)}:{seconds}:{window}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from django.contrib.auth import authenticate
 from django.test import RequestFactory
 from pytest_django import Settings
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from controlplane.audit.models import AuditEvent
 from controlplane.config.ratelimits import CredentialRateLimits, Limit
+from controlplane.identities import throttling
 from controlplane.identities.exchange import API_KEY_TOKEN_TYPE, GRANT_TYPE
 from controlplane.identities.local_login import admin_password_set
 from controlplane.identities.models import User
@@ -21,6 +23,23 @@ from controlplane.identities.services import api_key_create
 
 OFF = Limit(per_minute=0, burst=0)
 GUESSED_KEY = "gh_0123456789ab_not-the-secret"
+MINUTE_START = 60.0 * 28_333_333  # a time at which a 10 s and a 60 s window both begin
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = MINUTE_START + 1.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Windows are wall-clock aligned: a test must not straddle a window's end by chance."""
+    pinned = Clock()
+    monkeypatch.setattr(throttling, "clock", pinned)
+    return pinned
 
 
 def limits(settings: Settings, *, client: Limit = OFF, credential: Limit = OFF, proxies: int = 0):
@@ -62,8 +81,15 @@ def test_a_client_over_its_burst_gets_an_oauth_slow_down_with_retry_after(
     limited = exchange(GUESSED_KEY)
     assert limited.status_code == 429
     assert limited.json()["error"] == "slow_down"
-    assert 1 <= int(limited["Retry-After"]) <= 10
+    assert limited["Retry-After"] == "9"  # the 10 s window began a second ago
     assert limited["Cache-Control"] == "no-store"
+
+
+def test_a_new_window_lets_the_client_in_again(db: None, settings: Settings, clock: Clock) -> None:
+    limits(settings, client=Limit(per_minute=30, burst=1))
+    assert [exchange(GUESSED_KEY).status_code for _ in range(2)] == [400, 429]
+    clock.now += 9.0
+    assert exchange(GUESSED_KEY).status_code == 400
 
 
 def test_the_per_minute_limit_holds_when_the_burst_allows_more(
@@ -74,7 +100,7 @@ def test_the_per_minute_limit_holds_when_the_burst_allows_more(
 
 
 def test_a_refusal_is_audited_once_per_window_without_the_secret(
-    db: None, settings: Settings
+    db: None, settings: Settings, clock: Clock
 ) -> None:
     limits(settings, client=Limit(per_minute=30, burst=1))
     for _ in range(6):
@@ -86,6 +112,10 @@ def test_a_refusal_is_audited_once_per_window_without_the_secret(
     assert "not-the-secret" not in str(event)
     actor = AuditEvent.objects.get(action="auth.rate_limited").actor_kind
     assert actor == "anonymous"
+    clock.now += 10.0
+    for _ in range(3):
+        exchange(GUESSED_KEY)
+    assert len(rate_limited_events()) == 2  # one more for the next window
 
 
 def test_one_credential_is_limited_across_addresses_and_others_are_not(
@@ -112,7 +142,7 @@ def test_guessed_api_keys_at_the_token_endpoint_are_limited_before_being_checked
     limited = mint(GUESSED_KEY)
     assert limited.status_code == 429  # not 401: the key was not even looked at
     assert "throttled" in limited.json()["detail"]
-    assert 1 <= int(limited["Retry-After"]) <= 10
+    assert limited["Retry-After"] == "9"
     assert rate_limited_events()[0]["endpoint"] == "tokens"
 
 
