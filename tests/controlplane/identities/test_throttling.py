@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 import pytest
 from django.contrib.auth import authenticate
 from django.test import RequestFactory
@@ -183,3 +184,23 @@ def test_password_sign_in_is_limited_per_username(bob: User, settings: Settings)
     [event] = rate_limited_events()
     assert event["endpoint"] == "password_login"
     assert event["credential"].startswith("username:") and "bob" not in event["credential"]
+
+
+def test_one_ipv6_host_counts_as_its_slash_64(settings: Settings) -> None:
+    limits(settings)
+    first = throttling.client_address({"REMOTE_ADDR": "2001:db8:1:2::10"})
+    second = throttling.client_address({"REMOTE_ADDR": "2001:db8:1:2:ffff::1"})
+    assert first == second == "2001:db8:1:2::/64"
+    assert throttling.client_address({"REMOTE_ADDR": "203.0.113.5"}) == "203.0.113.5"
+
+
+def test_credentials_are_named_by_their_public_part_only() -> None:
+    assert throttling.credential_identifier(GUESSED_KEY) == "api_key:0123456789ab"
+    opaque = throttling.credential_identifier("an-opaque-access-token")
+    assert opaque.startswith("token:") and "opaque" not in opaque
+    one_client = [
+        throttling.credential_identifier(jwt.encode({"iss": "idp", "sub": "bot", "n": n}, "k"))
+        for n in range(2)
+    ]
+    assert one_client[0] == one_client[1]  # same issuer and subject: one bucket
+    assert one_client[0].startswith("jwt:")
