@@ -2,11 +2,12 @@
 
 A throwaway PostgreSQL cluster; the control plane's migrations; then agent batches of
 BATCH events (the agent link's maximum, 500) go through the same code the agents' websocket
-consumer runs: the frame body is checked by ``controlplane.agents.inbound.events_from`` and
-stored by ``audit_events_ingest`` (sequencer lock, frontier, canonical leaves, Merkle nodes,
-multi-row inserts). ``manage.py run_log_signer`` signs checkpoints beside it, as on embedded
-defaults. Cases: one agent, and AGENTS agents sending at once (they queue on the sequencer).
-After each case the latest checkpoint is checked against a root recomputed from the leaves.
+consumer runs: the frame's JSON text is decoded, checked by
+``controlplane.agents.inbound.events_from`` and stored by ``audit_events_ingest`` (sequencer
+lock, frontier, canonical leaves, Merkle nodes, COPY). ``manage.py run_log_signer`` signs
+checkpoints beside it, as on embedded defaults. Cases: one agent, and AGENTS agents sending at
+once (they queue on the sequencer). After each case the latest checkpoint is checked against a
+root recomputed from the leaves.
 Target: >= 10,000 entries/s on a 2-core machine.
 """
 
@@ -55,33 +56,41 @@ class Outcome:
     load_average: float
 
 
-def statement_body(first_seq: int, *, actor: str) -> dict[str, Any]:
-    """An events frame body as an agent sends it: BATCH statement events."""
+SEQ_MARK = 987654321  # stands for the seq in the frame template
+
+
+def frame_template(*, actor: str) -> str:
+    """One statement event as an agent encodes it (the wire contract's own ``to_dict``),
+    as JSON text with SEQ_MARK where its seq goes."""
     from dataplane.contract import Actor, AuditEvent
 
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
-    return {
-        "events": [
-            AuditEvent(
-                seq=seq,
-                time=stamp,
-                action="statement",
-                actor=Actor(sub="0f3c", kind="service_account", name=actor),
-                resource="appdb",
-                protocol="postgres",
-                session=f"s-{seq // 50}",
-                payload={
-                    "statement": f"SELECT id, total FROM orders WHERE id = {seq}",
-                    "rows": 1,
-                    "duration_ms": 0.4,
-                },
-            ).to_dict()
-            for seq in range(first_seq, first_seq + BATCH)
-        ]
-    }
+    event = AuditEvent(
+        seq=SEQ_MARK,
+        time=time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime()),
+        action="statement",
+        actor=Actor(sub="0f3c", kind="service_account", name=actor),
+        resource="appdb",
+        protocol="postgres",
+        session="s-1",
+        payload={
+            "statement": f"SELECT id, total FROM orders WHERE id = {SEQ_MARK}",
+            "rows": 1,
+            "duration_ms": 0.4,
+        },
+    )
+    return json.dumps(event.to_dict())
+
+
+def events_frame(template: str, first_seq: int) -> str:
+    """The body of an events frame as it arrives: BATCH events from ``first_seq`` on."""
+    mark = str(SEQ_MARK)
+    events = (template.replace(mark, str(seq)) for seq in range(first_seq, first_seq + BATCH))
+    return '{"events": [' + ", ".join(events) + "]}"
 
 
 def agent_loop(name: str, until: float, latencies: list[float], counts: list[int]) -> None:
+    """What the websocket consumer does per frame: decode the JSON, check it against the
+    contract, ingest. Building the frame text is the agent's work and stays outside."""
     from django.db import connection
 
     from controlplane.agents.inbound import events_from
@@ -91,11 +100,12 @@ def agent_loop(name: str, until: float, latencies: list[float], counts: list[int
 
     agent = Agent.objects.get(name=name)
     seq = audit_last_seq_for(agent=agent) + 1
+    template = frame_template(actor=f"{name}-ai")
     try:
         while time.monotonic() < until:
-            body = statement_body(seq, actor=f"{name}-ai")
+            frame = events_frame(template, seq)
             started = time.perf_counter()
-            audit_events_ingest(agent=agent, events=events_from(body))
+            audit_events_ingest(agent=agent, events=events_from(json.loads(frame)))
             latencies.append(time.perf_counter() - started)
             counts.append(BATCH)
             seq += BATCH
