@@ -127,7 +127,7 @@ def audit_append(entries: Sequence[Entry]) -> range:
             leaf = leaf_text(entry, seq=frontier.size)
             write(_event_row(entry, frontier.size, leaf, adapt_datetime))
             node_rows += frontier.append(leaf_hash(leaf.encode("utf-8")))
-    _insert(MerkleNode, ("level", "index", "hash"), node_rows)
+    _nodes_insert(node_rows)
     return range(first, frontier.size)
 
 
@@ -207,6 +207,23 @@ def _insert(model: type[Any], columns: Sequence[str], rows: Sequence[Sequence[An
                 _insert_sql(_table(model), tuple(columns), len(chunk)),
                 [value for row in chunk for value in row],
             )
+
+
+def _nodes_insert(rows: Sequence[tuple[int, int, bytes]]) -> None:
+    """Two nodes per entry on average: on PostgreSQL written as one block of COPY text
+    (numbers and hex need no escaping), far cheaper than a row-by-row COPY."""
+    if connection.vendor != "postgresql" or not rows:
+        _insert(MerkleNode, _NODE_COLUMNS, rows)
+        return
+    text = "".join([f"{level}\t{index}\t\\\\x{value.hex()}\n" for level, index, value in rows])
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(_copy_sql(_table(MerkleNode), _NODE_COLUMNS)) as copy,
+    ):
+        copy.write(text.encode("ascii"))
+
+
+_NODE_COLUMNS = ("level", "index", "hash")
 
 
 def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
