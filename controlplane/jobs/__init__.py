@@ -10,4 +10,8 @@ process (webhooks on a short-lived thread, so a slow receiver never holds up a r
 nothing runs beat: ``manage.py run_housekeeping`` is the loop to run beside the server. Agents
 do not depend on either: they enforce grant expiry themselves; housekeeping keeps the control
 plane's own records true.
+
+The audit log's checkpoints: beat runs ``log_checkpoint`` every second (and ingestion queues
+it each 1,000 entries); witnesses get each checkpoint through ``witnesses_submit``. Without a
+worker, ``manage.py run_log_signer`` is that loop (the devstack control plane runs it).
 """
