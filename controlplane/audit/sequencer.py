@@ -194,14 +194,8 @@ def _event_row(
 
 
 def _insert(model: type[Any], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """PostgreSQL: COPY, by far the cheapest bulk insert (the busiest write in the system).
-    SQLite: multi-row INSERTs, far fewer statements than one per row."""
-    if not rows:
-        return
+    """Multi-row INSERTs (SQLite): far fewer statements than one per row."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            _copy(cursor.cursor, _table(model), columns, rows)
-            return
         for chunk in _chunks(rows, ROWS_PER_INSERT):
             cursor.execute(
                 _insert_sql(_table(model), tuple(columns), len(chunk)),
@@ -212,8 +206,10 @@ def _insert(model: type[Any], columns: Sequence[str], rows: Sequence[Sequence[An
 def _nodes_insert(rows: Sequence[tuple[int, int, bytes]]) -> None:
     """Two nodes per entry on average: on PostgreSQL written as one block of COPY text
     (numbers and hex need no escaping), far cheaper than a row-by-row COPY."""
-    if connection.vendor != "postgresql" or not rows:
+    if connection.vendor != "postgresql":
         _insert(MerkleNode, _NODE_COLUMNS, rows)
+        return
+    if not rows:
         return
     text = "".join([f"{level}\t{index}\t\\\\x{value.hex()}\n" for level, index, value in rows])
     with (
@@ -224,12 +220,6 @@ def _nodes_insert(rows: Sequence[tuple[int, int, bytes]]) -> None:
 
 
 _NODE_COLUMNS = ("level", "index", "hash")
-
-
-def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    with cursor.copy(_copy_sql(table, columns)) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 @contextmanager
