@@ -20,6 +20,7 @@ from controlplane.api.inputs import validated_input
 from controlplane.api.pagination import NewestFirstCursorPagination, paginated_response
 from controlplane.audit.log import (
     ProofUnavailable,
+    audit_gaps_list,
     checkpoint_at,
     checkpoint_latest,
     checkpoint_note,
@@ -30,11 +31,13 @@ from controlplane.audit.log import (
 )
 from controlplane.audit.selectors import audit_events_list
 from controlplane.audit.serializers import (
+    AgentSeqGapSerializer,
     AuditEventSerializer,
     AuditFilterSerializer,
     CheckpointQuerySerializer,
     ConsistencyProofQuerySerializer,
     ConsistencyProofSerializer,
+    GapQuerySerializer,
     InclusionProofQuerySerializer,
     InclusionProofSerializer,
     LogKeysSerializer,
@@ -135,6 +138,22 @@ class AuditKeysApi(APIView):
         return Response(
             LogKeysSerializer({"origin": settings.GATEHOUSE_LOG.origin, "keys": keys}).data
         )
+
+
+class AuditGapsApi(APIView):
+    """Agent seqs the control plane never received, as recorded when it noticed them."""
+
+    permission_classes = [IsAdmin | IsAuditor]
+
+    @extend_schema(
+        operation_id="audit_gaps",
+        parameters=[GapQuerySerializer],
+        responses=AgentSeqGapSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_input(GapQuerySerializer, request.query_params)
+        gaps = audit_gaps_list(agent_name=query.get("agent"))
+        return Response(AgentSeqGapSerializer(gaps, many=True).data)
 
 
 def _latest_size() -> int:

@@ -180,11 +180,15 @@ class AgentSeqGap:
     filled: int  # how many of the missing seqs arrived later (late delivery)
 
 
-def audit_gaps_list(*, agent: Agent | None = None) -> list[AgentSeqGap]:
-    """Recorded per-agent seq gaps, oldest first, with how many were filled later."""
+def audit_gaps_list(
+    *, agent: Agent | None = None, agent_name: str | None = None
+) -> list[AgentSeqGap]:
+    """Recorded per-agent seq gaps (of ``agent``, or the agent named, or all), oldest first,
+    with how many were filled later."""
     records = AuditEvent.objects.filter(action=ControlPlaneAction.AGENT_SEQ_GAP).order_by("seq")
-    if agent is not None:
-        records = records.filter(payload__agent=agent.name)
+    name = agent.name if agent is not None else agent_name
+    if name:
+        records = records.filter(payload__agent=name)
     return [_gap(record) for record in records]
 
 

@@ -105,3 +105,16 @@ class PublishedKeySerializer(serializers.Serializer):
 class LogKeysSerializer(serializers.Serializer):
     origin = serializers.CharField()
     keys = PublishedKeySerializer(many=True)
+
+
+class GapQuerySerializer(serializers.Serializer):
+    agent = serializers.CharField(required=False, help_text="Agent name.")
+
+
+class AgentSeqGapSerializer(serializers.Serializer):
+    agent = serializers.CharField()
+    first_missing = serializers.IntegerField()
+    last_missing = serializers.IntegerField()
+    noticed_at = serializers.DateTimeField()
+    seq = serializers.IntegerField(help_text="The gap record's own place in the log.")
+    filled = serializers.IntegerField(help_text="How many of the missing seqs arrived later.")

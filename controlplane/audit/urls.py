@@ -16,4 +16,5 @@ urlpatterns = [
         name="audit-proof-consistency",
     ),
     path("audit/keys", apis.AuditKeysApi.as_view(), name="audit-keys"),
+    path("audit/gaps", apis.AuditGapsApi.as_view(), name="audit-gaps"),
 ]

@@ -106,7 +106,23 @@ def test_only_auditors_and_administrators_read_the_log(
         "/api/v1/audit/proofs/inclusion?seq=0",
         "/api/v1/audit/proofs/consistency?old=0",
         "/api/v1/audit/keys",
+        "/api/v1/audit/gaps",
     ):
         assert client_as(alice).get(path).status_code == 403
         assert client_as(agent_smith).get(path).status_code == 403
         assert client_as(None).get(path).status_code in (401, 403)
+
+
+def test_an_auditor_sees_which_agent_seqs_never_arrived(
+    client_as: ClientAs, carol: User, edge: IssuedAgent
+) -> None:
+    ingest(edge, [1, 2, 6])
+    api = client_as(carol)
+    (gap,) = api.get("/api/v1/audit/gaps?agent=edge-1").json()
+    assert (gap["agent"], gap["first_missing"], gap["last_missing"], gap["filled"]) == (
+        "edge-1",
+        3,
+        5,
+        0,
+    )
+    assert api.get("/api/v1/audit/gaps?agent=edge-2").json() == []
