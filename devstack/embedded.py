@@ -400,7 +400,9 @@ def main() -> None:
     env = {"GATEHOUSE_AGENT_PUBLIC_ADDRESS": f"127.0.0.1:{agent_port}", **_jobs_env()}
     if idp is not None:
         env.update(_sign_in_env(idp))
-    cp = ControlPlane(STATE / "controlplane", port=cp_port, extra_env=env)
+    cp = ControlPlane(
+        STATE / "controlplane", port=cp_port, extra_env=env, relaxed_rate_limits=False
+    )
     agent: Agent | None = None
     worker: ChildProcess | None = None
     try:
@@ -413,7 +415,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="idp") as pool:
             idp_started = pool.submit(idp.start) if idp is not None else None
             cp.bootstrap()
-            cp.start()
+            cp.start(log_signer=False)  # the Celery worker's beat signs checkpoints here
             if idp_started is not None:
                 idp_started.result()
         agent_token, demo_key = _set_up(cp, upstream)

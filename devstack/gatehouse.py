@@ -26,6 +26,17 @@ class ApiError(Exception):
         self.body = body
 
 
+# Tests and benchmarks call the credential endpoints from one loopback address far faster than
+# any client would; a test of the limits passes its own in extra_env. `make run` keeps the
+# real defaults (relaxed_rate_limits=False).
+_RELAXED_RATE_LIMITS = {
+    "GATEHOUSE_AUTH_RATE_PER_MINUTE": "1000000",
+    "GATEHOUSE_AUTH_RATE_BURST": "1000000",
+    "GATEHOUSE_AUTH_RATE_CREDENTIAL_PER_MINUTE": "1000000",
+    "GATEHOUSE_AUTH_RATE_CREDENTIAL_BURST": "1000000",
+}
+
+
 class ControlPlane:
     """Django control plane under uvicorn, with its own SQLite file and keys in `base_dir`."""
 
@@ -35,8 +46,10 @@ class ControlPlane:
         *,
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
+        relaxed_rate_limits: bool = True,
     ) -> None:
         self.dir = base_dir
+        self.relaxed_rate_limits = relaxed_rate_limits
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.process: ChildProcess | None = None
@@ -65,12 +78,7 @@ class ControlPlane:
             "GATEHOUSE_ENCRYPTION_KEY": saved["encryption"],
             "GATEHOUSE_SECRET_KEY": saved["secret"],
             "GATEHOUSE_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            # Tests and benchmarks call the credential endpoints from one loopback address far
-            # faster than any client would; a test of the limits passes its own in extra_env.
-            "GATEHOUSE_AUTH_RATE_PER_MINUTE": "1000000",
-            "GATEHOUSE_AUTH_RATE_BURST": "1000000",
-            "GATEHOUSE_AUTH_RATE_CREDENTIAL_PER_MINUTE": "1000000",
-            "GATEHOUSE_AUTH_RATE_CREDENTIAL_BURST": "1000000",
+            **(_RELAXED_RATE_LIMITS if self.relaxed_rate_limits else {}),
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -11,6 +11,7 @@ leaves a hole in ``seq``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,15 +125,17 @@ def audit_append(entries: Sequence[Entry]) -> range:
     # while Python canonicalises the other, on the machine's other core.
     with _rows_writer(AuditEvent, _EVENT_COLUMNS) as write:
         for entry in entries:
-            leaf = leaf_text(entry, seq=frontier.size)
-            write(_event_row(entry, frontier.size, leaf, adapt_datetime))
+            payload = plain_json(entry.payload or {})
+            leaf = leaf_text(entry, seq=frontier.size, payload=payload)
+            write(_event_row(entry, frontier.size, leaf, payload, adapt_datetime))
             node_rows += frontier.append(leaf_hash(leaf.encode("utf-8")))
     _nodes_insert(node_rows)
     return range(first, frontier.size)
 
 
-def leaf_text(entry: Entry, *, seq: int) -> str:
-    """The entry's leaf (``ledger.leaf`` format) as the canonical JSON text that is hashed."""
+def leaf_text(entry: Entry, *, seq: int, payload: Any = None) -> str:
+    """The entry's leaf (``ledger.leaf`` format) as the canonical JSON text that is hashed;
+    ``payload`` is the entry's payload already through `plain_json`, when the caller has it."""
     document = leaf_document(
         seq=seq,
         time=entry.occurred_at,
@@ -145,20 +148,45 @@ def leaf_text(entry: Entry, *, seq: int) -> str:
         protocol=entry.protocol,
         session=entry.session,
         action=entry.action,
-        payload=plain_json(entry.payload or {}),
+        payload=plain_json(entry.payload or {}) if payload is None else payload,
     )
     return leaf_bytes(document).decode("utf-8")
 
 
 def plain_json(payload: Mapping[str, Any]) -> Any:
     """``payload`` as the JSON types a leaf holds (dates, UUIDs and decimals become text,
-    as the payload column stores them)."""
-    if all(type(value) in _PLAIN_SCALARS for value in payload.values()):
+    as the payload column stores them).
+
+    Numbers canonical JSON cannot hold (integers beyond I-JSON's ±(2**53 - 1), NaN and the
+    infinities) become their decimal text, in the leaf and the payload column alike: an
+    agent's batch must never be refused for a number, or the agent would resend it forever.
+    """
+    if all(_is_leaf_scalar(value) for value in payload.values()):
         return dict(payload)  # the common case (agent statements): nothing to convert
-    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    return _leaf_numbers(json.loads(json.dumps(payload, cls=DjangoJSONEncoder)))
 
 
-_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SAFE_INTEGER = 2**53 - 1
+_PLAIN_SCALARS = frozenset({str, bool, type(None)})
+
+
+def _is_leaf_scalar(value: object) -> bool:
+    if type(value) is int:
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    if type(value) is float:
+        return math.isfinite(value)
+    return type(value) in _PLAIN_SCALARS
+
+
+def _leaf_numbers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _leaf_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_leaf_numbers(item) for item in value]
+    if type(value) in (int, float) and not _is_leaf_scalar(value):
+        return str(value)
+    return value
+
 
 _EVENT_COLUMNS = (
     "seq", "leaf", "source", "agent_id", "agent_seq", "occurred_at", "received_at", "action",
@@ -168,7 +196,11 @@ _EVENT_COLUMNS = (
 
 
 def _event_row(
-    entry: Entry, seq: int, leaf: str, adapt_datetime: Callable[[datetime], Any]
+    entry: Entry,
+    seq: int,
+    leaf: str,
+    payload: Any,
+    adapt_datetime: Callable[[datetime], Any],
 ) -> tuple[Any, ...]:
     principal = entry.on_behalf_of or Person("", "", "")
     return (
@@ -189,7 +221,7 @@ def _event_row(
         entry.resource,
         entry.protocol,
         entry.session,
-        _db_payload(entry.payload or {}),
+        _db_payload(payload),
     )
 
 

@@ -83,7 +83,7 @@ def _agent_batch_append(agent: Agent, entries: Mapping[int, Entry]) -> range:
     gaps = [_gap_entry(agent, first, last) for first, last in _gaps(previous, new)]
     try:
         return audit_append([*(entries[seq] for seq in new), *gaps])
-    except LeafError as exc:  # e.g. an integer JSON cannot carry exactly
+    except LeafError as exc:  # a field the leaf format refuses (e.g. an empty action)
         raise ContractError(f"events: not storable in the audit log: {exc}") from None
 
 
