@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,20 @@ def test_a_signed_manifest_of_the_wrong_shape_exits_2_without_a_traceback(
     resign_manifest(bundle, sample_log.signer)
     code, output = verify(bundle, "--log-key", sample_log.vkey)
     assert code == 2 and output.startswith("UNREADABLE: malformed bundle")
+
+
+def test_the_installed_gatehouse_verify_command_runs_from_any_directory(
+    bundle: Path, sample_log: SampleLog, tmp_path: Path
+) -> None:
+    # An auditor runs it outside the checkout: the command bootstrap installs, not the repo path.
+    command = Path(sys.executable).with_name("gatehouse-verify")
+    done = subprocess.run(
+        [str(command), str(bundle), "--quiet", "--log-key", sample_log.vkey],
+        cwd=tmp_path,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("VERIFIED: ")
