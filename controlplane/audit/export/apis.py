@@ -46,7 +46,11 @@ class AuditExportApi(APIView):
         period = period_parse(
             since=given.get("since"), until=given.get("until"), now=timezone.now()
         )
-        name, archive = audit_export_archive(actor=request.user, period=period)
+        name, archive = audit_export_archive(
+            actor=request.user,
+            period=period,
+            consistency_from=given.get("consistency_from", []),
+        )
         return FileResponse(
             archive, as_attachment=True, filename=name, content_type="application/gzip"
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,7 +27,9 @@ from controlplane.audit.models import AuditEvent
 API_EXPORT_MAX_ENTRIES = 100_000
 
 
-def audit_export_archive(*, actor: Any, period: Period) -> tuple[str, IO[bytes]]:
+def audit_export_archive(
+    *, actor: Any, period: Period, consistency_from: Sequence[int] = ()
+) -> tuple[str, IO[bytes]]:
     """Export ``period`` as a ``.tar.gz`` holding one bundle directory; returns the
     download's file name and the open archive (its file already unlinked)."""
     wanted = seq_range(since=period.since, until=period.until, tree_size=None)
@@ -38,7 +41,11 @@ def audit_export_archive(*, actor: Any, period: Period) -> tuple[str, IO[bytes]]
     name = f"gatehouse-audit-{_stamp(period)}"
     with tempfile.TemporaryDirectory(prefix="gatehouse-export-") as scratch:
         exported = audit_export(
-            actor=actor, since=period.since, until=period.until, out_dir=Path(scratch) / name
+            actor=actor,
+            since=period.since,
+            until=period.until,
+            out_dir=Path(scratch) / name,
+            consistency_from=consistency_from,
         )
         return f"{name}.tar.gz", _archive(exported, Path(scratch) / f"{name}.tar.gz")
 

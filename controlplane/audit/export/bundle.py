@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -36,7 +36,7 @@ from controlplane.audit.models import AuditEvent, Checkpoint, Cosignature, LogKe
 from controlplane.audit.sequencer import nodes_fetch
 from controlplane.audit.services import audit_event_record
 from ledger.bundle.writer import BundleWriter
-from ledger.merkle import consistency_nodes, consistency_proof, root_nodes
+from ledger.merkle import consistency_nodes, consistency_proof, root_at, root_nodes
 
 CHUNK = 2000  # rows fetched per round trip while streaming
 CSV_NAME, OCSF_NAME = "entries.csv", "ocsf.jsonl"
@@ -79,9 +79,20 @@ class Exported:
     manifest_sha256: str
 
 
-def audit_export(*, actor: Any, since: datetime, until: datetime, out_dir: Path) -> Exported:
+def audit_export(
+    *,
+    actor: Any,
+    since: datetime,
+    until: datetime,
+    out_dir: Path,
+    consistency_from: Sequence[int] = (),
+) -> Exported:
     """Write the bundle of the entries sequenced in ``[since, until)`` to ``out_dir`` and
-    record who exported what (``audit.exported``: range, counts, manifest hash)."""
+    record who exported what (``audit.exported``: range, counts, manifest hash).
+
+    The bundle also proves the final checkpoint consistent with every earlier export's final
+    checkpoint and with the tree sizes in ``consistency_from`` (checkpoints an auditor kept),
+    so ``ledger.verify --trusted-checkpoint`` ties it to what the auditor already holds."""
     final = _cosigned(
         _final_checkpoint(covering=seq_range(since=since, until=until, tree_size=None))
     )
@@ -89,6 +100,7 @@ def audit_export(*, actor: Any, since: datetime, until: datetime, out_dir: Path)
     writer = _writer(out_dir, seqs, since=since, until=until)
     _write_entries(writer, out_dir, seqs)
     _write_checkpoints(writer, seqs, final)
+    _write_earlier_heads(writer, final, sizes=[*_earlier_export_sizes(), *consistency_from])
     _write_keys(writer)
     end_proof = _consistency(seqs.end_size, final.size)
     manifest = writer.finish(checkpoint_note(final), end_proof=end_proof)
@@ -201,6 +213,22 @@ def _write_checkpoints(writer: BundleWriter, seqs: SeqRange, final: Checkpoint) 
     others = inside.exclude(pk=final.pk).prefetch_related("cosignatures").order_by("size")
     for checkpoint in others.iterator(chunk_size=CHUNK):  # up to one a second: stream them
         writer.add_checkpoint(checkpoint_note(checkpoint))
+
+
+def _earlier_export_sizes() -> list[int]:
+    """The final tree size of every earlier export (its ``audit.exported`` entry)."""
+    payloads = AuditEvent.objects.filter(action=ExportAction.EXPORTED).values_list(
+        "payload", flat=True
+    )
+    return [int(payload["tree_size"]) for payload in payloads if "tree_size" in payload]
+
+
+def _write_earlier_heads(writer: BundleWriter, final: Checkpoint, *, sizes: list[int]) -> None:
+    """A consistency proof from each earlier tree head (size and root, from the stored
+    nodes) to the final checkpoint."""
+    for size in sorted({size for size in sizes if 0 < size < final.size}):
+        root = root_at(size, _nodes([(node.level, node.index) for node in root_nodes(size)]))
+        writer.add_consistency_proof(size, root, final.size, _consistency(size, final.size))
 
 
 def checkpoint_note(checkpoint: Checkpoint) -> str:

@@ -11,6 +11,13 @@ class ExportRequestSerializer(serializers.Serializer):
     until = serializers.CharField(
         required=False, help_text="End (exclusive): ISO 8601 or relative. Default: now."
     )
+    consistency_from = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=100,
+        help_text="Tree sizes of checkpoints the auditor kept: the bundle proves the final "
+        "checkpoint consistent with each (earlier exports' final checkpoints always are).",
+    )
 
 
 class ExportRecordSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""``manage.py audit_export [--since WHEN] [--until WHEN] --out DIR``
+"""``manage.py audit_export [--since WHEN] [--until WHEN] [--consistency-from SIZE ...] --out DIR``
 
 WHEN is ISO 8601 (``2026-11-01``, ``2026-11-01T09:00:00Z``) or relative to now (``7d``,
 ``12h``, ``30m``, ``now``). Verify the result offline with ``python -m ledger.verify DIR``.
@@ -24,12 +24,25 @@ class Command(ServiceCommand):
         )
         parser.add_argument("--until", metavar="WHEN", help="End (exclusive); default: now.")
         parser.add_argument("--out", required=True, metavar="DIR", help="A new or empty directory.")
+        parser.add_argument(
+            "--consistency-from",
+            type=int,
+            action="append",
+            default=[],
+            metavar="SIZE",
+            help="Also prove consistency from the checkpoint of this tree size (one an auditor "
+            "kept); earlier exports' final checkpoints are always included. Repeatable.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         period = period_parse(since=options["since"], until=options["until"], now=timezone.now())
         try:
             exported = audit_export(
-                actor=None, since=period.since, until=period.until, out_dir=Path(options["out"])
+                actor=None,
+                since=period.since,
+                until=period.until,
+                out_dir=Path(options["out"]),
+                consistency_from=options["consistency_from"],
             )
         except (ExportError, ValueError) as exc:
             raise CommandError(str(exc)) from None

@@ -42,9 +42,9 @@ def statements_run(edge: IssuedAgent, alice: User, smith: User, seqs: range) -> 
     audit_events_ingest(agent=edge.agent, events=events)
 
 
-def ledger_verify(bundle: Path) -> subprocess.CompletedProcess[str]:
+def ledger_verify(bundle: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ledger.verify", str(bundle)],
+        [sys.executable, "-m", "ledger.verify", str(bundle), *args],
         capture_output=True,
         text=True,
         timeout=120,

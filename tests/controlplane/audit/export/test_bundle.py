@@ -145,3 +145,27 @@ def test_the_range_is_contiguous_in_seq_even_when_times_interleave(busy_log: dat
     seqs = seq_range(since=busy_log, until=timezone.now() + timedelta(seconds=1), tree_size=None)
 
     assert seqs.count == AuditEvent.objects.filter(seq__gte=seqs.first, seq__lte=seqs.last).count()
+
+
+def test_the_next_export_proves_it_extends_the_checkpoint_carol_kept_from_the_last(
+    tmp_path: Path, busy_log: datetime, carol: User, edge: IssuedAgent, alice: User
+) -> None:
+    first = audit_export(
+        actor=carol, since=busy_log, until=timezone.now(), out_dir=tmp_path / "first"
+    )
+    kept = tmp_path / "kept.note"  # the final checkpoint carol keeps from the first bundle
+    kept.write_text(BundleReader(tmp_path / "first").final_checkpoint_note)
+    resumed = timezone.now()
+    statements_run(edge, alice, User.objects.get(username="agent-smith"), range(6, 9))
+    second = audit_export(
+        actor=carol,
+        since=resumed,
+        until=timezone.now() + timedelta(seconds=1),
+        out_dir=tmp_path / "second",
+    )
+
+    assert second.seqs.first >= first.tree_size  # the kept head lies before this range
+    proved = {record.old_size for record in BundleReader(tmp_path / "second").consistency_records()}
+    assert first.tree_size in proved
+    result = ledger_verify(tmp_path / "second", "--trusted-checkpoint", str(kept))
+    assert result.returncode == 0, result.stdout + result.stderr
