@@ -459,6 +459,12 @@ def _entity_management(entry: Entry) -> Event:
 # --- Base Event (0): the documented fallback -------------------------------------------
 
 
+def _rate_limited(entry: Entry) -> Event:
+    # A sign-in or token request refused for arriving too fast: a failed logon attempt.
+    activity = (OTHER, "Rate Limited")
+    return _authentication(entry, activity=activity, failed=True)
+
+
 def _base_event(entry: Entry) -> Event:
     return {
         "class_uid": 0,
@@ -475,6 +481,7 @@ _MAPPERS: dict[str, Callable[[Entry], Event]] = {
     "token.minted": _token_minted,
     "token.exchanged": _token_exchanged,
     "token.exchange_refused": _token_exchange_refused,
+    "auth.rate_limited": _rate_limited,
     "session.start": _gateway_logon,
     "session.end": _gateway_logoff,
     "connection.refused": _connection_refused,

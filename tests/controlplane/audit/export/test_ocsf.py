@@ -16,8 +16,12 @@ from typing import Any
 import pytest
 
 from controlplane.access.actions import AccessAction
+from controlplane.agents.actions import AgentAction
 from controlplane.audit.actions import ControlPlaneAction
+from controlplane.audit.export.bundle import ExportAction
 from controlplane.audit.export.ocsf import OCSF_VERSION, epoch_milliseconds, ocsf_event
+from controlplane.federation.actions import FederationAction
+from controlplane.identities.actions import IdentityAction
 from controlplane.identities.signin import SignInAction
 from controlplane.policies.actions import PolicyAction
 from dataplane.contract import Action
@@ -268,7 +272,17 @@ def test_an_action_no_class_fits_falls_back_to_the_base_event() -> None:
 
 
 def _every_known_action() -> list[str]:
-    enums = (ControlPlaneAction, AccessAction, SignInAction, PolicyAction, Action)
+    enums = (
+        ControlPlaneAction,
+        AccessAction,
+        AgentAction,
+        ExportAction,
+        FederationAction,
+        IdentityAction,
+        SignInAction,
+        PolicyAction,
+        Action,
+    )
     return sorted({str(member) for enum in enums for member in enum})
 
 
