@@ -7,8 +7,6 @@ both win: the loser's transaction raises and rolls back, and no second grant is 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -21,7 +19,6 @@ from controlplane.access.actions import AccessAction
 from controlplane.access.models import AccessRequest, Approval, Grant
 from controlplane.access.notifications import access_request_message
 from controlplane.access.selectors import grant_revoker_role
-from controlplane.agents.models import Agent
 from controlplane.agents.revision import config_revision_bump
 from controlplane.audit.actions import ControlPlaneAction
 from controlplane.audit.services import audit_event_record
@@ -37,8 +34,6 @@ from controlplane.policies.selectors import (
 )
 from controlplane.policies.services import policy_rule_document
 from controlplane.resources.models import Resource
-from dataplane.contract import Action, GrantScope
-from dataplane.contract import AuditEvent as WireAuditEvent
 
 # How many expired rows one housekeeping run handles; the next run takes the rest.
 HOUSEKEEPING_BATCH = 500
@@ -85,7 +80,7 @@ def grant_create(
             actor=actor,
             action=ControlPlaneAction.GRANT_CREATED,
             resource=resource.name,
-            payload={**_grant_payload(grant), "reason": reason},
+            payload={**grant_audit_payload(grant), "reason": reason},
         )
     return grant
 
@@ -114,46 +109,9 @@ def grant_revoke(*, actor: User | None, grant: Grant, reason: str = "") -> Grant
             actor=actor,
             action=ControlPlaneAction.GRANT_REVOKED,
             resource=grant.resource.name,
-            payload={**_grant_payload(grant), "reason": reason, "revoked_as": role},
+            payload={**grant_audit_payload(grant), "reason": reason, "revoked_as": role},
         )
     return grant
-
-
-def grant_end_after_use(*, agent: Agent, grant_id: object, session: str) -> Grant | None:
-    """End the single-use grant ``grant_id`` because its one session (``session``, as
-    ``agent`` reported it) is over. Only the agent serving the grant's resource can end it
-    this way, only a session or call grant ends, and only once: the conditional update
-    claims it, so a re-sent event changes nothing. Returns the grant if it ended now."""
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = (
-            Grant.objects.not_ended(at=now)
-            .single_use()
-            .filter(pk=grant_id, resource__agent=agent)
-            .update(used_up_at=now, ended_recorded_at=now)
-        )
-        if claimed != 1:
-            return None
-        grant = Grant.objects.select_related("identity", "resource__agent").get(pk=grant_id)
-        config_revision_bump(agents=[grant.resource.agent])
-        audit_event_record(
-            actor=agent,
-            action=AccessAction.GRANT_ENDED,
-            resource=grant.resource.name,
-            payload={**_grant_payload(grant), "reason": "used", "session": session},
-        )
-    return grant
-
-
-def grants_end_after_use(*, agent: Agent, events: Sequence[WireAuditEvent]) -> int:
-    """End every single-use grant whose session ended among ``events`` (a batch from
-    ``agent``; see :func:`grant_end_after_use`). Idempotent; returns how many ended."""
-    ended = 0
-    for event in events:
-        grant_id = _used_grant(event)
-        if grant_id and grant_end_after_use(agent=agent, grant_id=grant_id, session=event.session):
-            ended += 1
-    return ended
 
 
 def access_request_create(
@@ -313,22 +271,9 @@ def _grant_end_record(*, grant_id: object, at: datetime) -> int:
             actor=None,
             action=AccessAction.GRANT_ENDED,
             resource=grant.resource.name,
-            payload={**_grant_payload(grant), "reason": "expired"},
+            payload={**grant_audit_payload(grant), "reason": "expired"},
         )
     return 1
-
-
-def _used_grant(event: WireAuditEvent) -> uuid.UUID | None:
-    """The single-use grant whose session ``event`` ends, if it is such an event (the
-    agent's word on the scope only saves a query: the service checks the grant's own)."""
-    if event.action != Action.SESSION_END:
-        return None
-    if event.payload.get("grant_scope") not in (GrantScope.SESSION, GrantScope.CALL):
-        return None
-    try:
-        return uuid.UUID(str(event.payload.get("grant")))
-    except ValueError:
-        return None
 
 
 def _policy_of(resource: Resource) -> Policy:
@@ -504,7 +449,7 @@ def _expiry(*, duration: timedelta | None, expires_at: datetime | None, now: dat
     return expires_at
 
 
-def _grant_payload(grant: Grant) -> dict[str, str]:
+def grant_audit_payload(grant: Grant) -> dict[str, str]:
     return {
         "grant": str(grant.pk),
         "identity": str(grant.identity_id),

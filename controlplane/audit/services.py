@@ -69,7 +69,7 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
             transaction.on_commit(_log_checkpoint_enqueue)
     # Single-use grants end with their session (idempotent, so re-sent batches are harmless).
     # Imported here: controlplane.access.services imports this module.
-    from controlplane.access.services import grants_end_after_use
+    from controlplane.access.single_use import grants_end_after_use
 
     grants_end_after_use(agent=agent, events=events)
     return max(entries)

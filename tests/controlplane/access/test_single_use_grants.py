@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from controlplane.access import services
+from controlplane.access import single_use
 from controlplane.access.models import Grant
 from controlplane.access.services import access_request_create, grant_create
 from controlplane.agents.revision import config_revision_current
@@ -103,7 +103,7 @@ def test_a_resent_session_end_ends_the_grant_once(
     event = session_end(grant)
     audit_events_ingest(agent=edge.agent, events=[event])
     audit_events_ingest(agent=edge.agent, events=[event])
-    assert services.grants_end_after_use(agent=edge.agent, events=[event]) == 0
+    assert single_use.grants_end_after_use(agent=edge.agent, events=[event]) == 0
     assert AuditEvent.objects.filter(action="grant.ended").count() == 1
 
 
@@ -133,7 +133,7 @@ def test_an_event_naming_no_grant_or_a_malformed_one_is_ignored(
     odd = [session_end(grant), session_end(grant)]
     odd[0].payload["grant"] = "not-a-uuid"
     del odd[1].payload["grant"]
-    assert services.grants_end_after_use(agent=edge.agent, events=odd) == 0
+    assert single_use.grants_end_after_use(agent=edge.agent, events=odd) == 0
     grant.refresh_from_db()
     assert grant.is_active()
 
@@ -152,9 +152,9 @@ def test_if_recording_the_end_fails_the_grant_stays_in_force(
         raise RuntimeError("audit log unavailable")
 
     # The real audit path cannot be made to fail on demand here; only the recorder is swapped.
-    monkeypatch.setattr(services, "audit_event_record", fail)
+    monkeypatch.setattr(single_use, "audit_event_record", fail)
     with pytest.raises(RuntimeError):
-        services.grant_end_after_use(agent=edge.agent, grant_id=grant.pk, session="s-1")
+        single_use.grant_end_after_use(agent=edge.agent, grant_id=grant.pk, session="s-1")
     grant.refresh_from_db()
     assert grant.used_up_at is None and grant.is_active()
 
