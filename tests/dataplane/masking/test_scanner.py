@@ -1,0 +1,50 @@
+"""PythonScanner and HyperscanScanner give identical spans after resolution."""
+
+import random
+
+import pytest
+
+from dataplane.masking.engine import MaskingEngine
+from dataplane.masking.recognizer import Recognizer
+from dataplane.masking.scanner import PythonScanner, default_scanner, hyperscan_available
+
+from .rules import LOCAL
+
+needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not importable")
+
+PIECES = [
+    "alice@example.com", "bob.smith+tag@mail.example.org", "4111 1111 1111 1111",
+    "4111-1111-1111-1112", "123-45-6789", "ssn 078-05-1120", "passport C03005988",
+    "C03005988", "555-123-4567", "order 2024-000123", "é", "日本", "\n", ", ", " ", "{\"a\": 1}",
+]  # fmt: skip
+
+
+def corpus(seed: int, lines: int = 200) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12))) for _ in range(lines)]
+
+
+@needs_hyperscan
+def test_hyperscan_and_python_scanners_find_identical_spans_on_a_generated_corpus() -> None:
+    from dataplane.masking.scanner import HyperscanScanner
+
+    fast = MaskingEngine(LOCAL, scanner=HyperscanScanner(LOCAL))
+    fallback = MaskingEngine(LOCAL, scanner=PythonScanner(LOCAL))
+    for text in corpus(seed=5):
+        assert fast.scan(text) == fallback.scan(text), text
+
+
+@needs_hyperscan
+def test_a_pattern_hyperscan_rejects_still_runs_in_python() -> None:
+    from dataplane.masking.scanner import HyperscanScanner
+
+    odd = (Recognizer("X", "lookbehind", r"(?<=id=)[0-9]+"),)
+    candidates = list(HyperscanScanner(odd).candidates("id=42 and 7"))
+    assert [(c.start, c.end) for c in candidates] == [(3, 5)]
+
+
+def test_character_offsets_not_byte_offsets_after_multibyte_text() -> None:
+    text = "日本é alice@example.com"
+    spans = MaskingEngine(LOCAL, scanner=default_scanner(LOCAL)).scan(text)
+    assert [(s.start, s.end) for s in spans] == [(4, 21)]
+    assert text[4:21] == "alice@example.com"
