@@ -66,8 +66,8 @@ def line_handler(command: str, config: dict[str, Any]) -> Callable[[str], dict[s
     return scan if command == "scan" else mask
 
 
-def input_text(line: str) -> str:
-    record = json.loads(line)
+def input_text(line: bytes) -> str:
+    record = json.loads(line.decode("utf-8"))
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise ValueError('expected a JSON object {"text": "..."}')
     return str(record["text"])
@@ -79,13 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config")
     args = parser.parse_args(argv)
     handle = line_handler(args.command, load_config(args.config))
-    for line in sys.stdin:
+    for line in sys.stdin.buffer:
         if not line.strip():
             continue
         try:
             out = handle(input_text(line))
-        except ValueError as error:
+        except ValueError as error:  # bad JSON, bad UTF-8 or not {"text": str}
             out = {"error": str(error)}
+        except Exception as error:  # a detection bug: report it, never echo the text
+            out = {"error": f"masking failed: {type(error).__name__}"}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     return 0
