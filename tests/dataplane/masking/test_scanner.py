@@ -48,3 +48,16 @@ def test_character_offsets_not_byte_offsets_after_multibyte_text() -> None:
     spans = MaskingEngine(LOCAL, scanner=default_scanner(LOCAL)).scan(text)
     assert [(s.start, s.end) for s in spans] == [(4, 21)]
     assert text[4:21] == "alice@example.com"
+
+
+@needs_hyperscan
+def test_both_scanners_agree_with_the_shared_registry_once_it_lands() -> None:
+    from dataplane.masking.scanner import HyperscanScanner
+
+    registry = getattr(pytest.importorskip("dataplane.masking.recognizers"), "RECOGNIZERS", None)
+    if registry is None:
+        pytest.skip("the shared RECOGNIZERS registry has not landed yet")
+    fast = MaskingEngine(registry, scanner=HyperscanScanner(registry))
+    fallback = MaskingEngine(registry, scanner=PythonScanner(registry))
+    for text in corpus(seed=11):
+        assert fast.scan(text) == fallback.scan(text), text
