@@ -72,7 +72,13 @@ class HyperscanScanner:
             def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
                 hits.add(pid)
 
-            self._database.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:
+                # Lone surrogates are not valid UTF-8, which HS_FLAG_UTF8 assumes: let Python
+                # run every pattern rather than risk a missed match.
+                return set(range(len(self._patterns)))
+            self._database.scan(data, match_event_handler=on_match)
         return hits
 
     def candidates(self, text: str) -> Iterator[Candidate]:

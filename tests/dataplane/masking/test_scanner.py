@@ -61,3 +61,12 @@ def test_both_scanners_agree_with_the_shared_registry_once_it_lands() -> None:
     fallback = MaskingEngine(registry, scanner=PythonScanner(registry))
     for text in corpus(seed=11):
         assert fast.scan(text) == fallback.scan(text), text
+
+
+@needs_hyperscan
+def test_text_that_is_not_valid_utf8_still_gets_every_match() -> None:
+    from dataplane.masking.scanner import HyperscanScanner
+
+    text = "\ud800 alice@example.com"
+    fast = MaskingEngine(LOCAL, scanner=HyperscanScanner(LOCAL))
+    assert [s.entity for s in fast.scan(text)] == ["EMAIL_ADDRESS"]
