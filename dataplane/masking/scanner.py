@@ -55,18 +55,19 @@ class HyperscanScanner:
         self._patterns = _compiled(recognizers)
         self._database: Any = None
         # A pattern Hyperscan rejects is always run by Python: never silently skipped.
-        self._always = [i for i, r in enumerate(recognizers) if not _hs_accepts(r.pattern)]
-        accepted = [i for i in range(len(recognizers)) if i not in self._always]
+        forms = [prefilter_form(r.pattern) for r in recognizers]
+        self.python_only = [i for i, form in enumerate(forms) if not _hs_accepts(form)]
+        accepted = [i for i in range(len(recognizers)) if i not in self.python_only]
         if accepted:
             self._database = hyperscan.Database()
             self._database.compile(
-                expressions=[recognizers[i].pattern.encode() for i in accepted],
+                expressions=[forms[i].encode() for i in accepted],
                 ids=accepted,
                 flags=[_hs_flags()] * len(accepted),
             )
 
     def _hits(self, text: str) -> set[int]:
-        hits: set[int] = set(self._always)
+        hits: set[int] = set(self.python_only)
         if self._database is not None:
 
             def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
@@ -84,6 +85,18 @@ class HyperscanScanner:
     def candidates(self, text: str) -> Iterator[Candidate]:
         for index in sorted(self._hits(text)):
             yield from _finditer(index, self._patterns[index], text)
+
+
+_WORD_BOUNDARY = re.compile(r"(?<!\\)((?:\\\\)*)\\[bB]")
+
+
+def prefilter_form(pattern: str) -> str:
+    """The pattern without `\\b`/`\\B` (Hyperscan rejects them in UCP mode).
+
+    Dropping an assertion only widens what matches, so the Hyperscan form hits whenever
+    the Python pattern would: a safe prefilter. Python then applies the real pattern.
+    """
+    return _WORD_BOUNDARY.sub(r"\1", pattern)
 
 
 def _hs_flags() -> int:

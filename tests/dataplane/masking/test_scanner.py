@@ -70,3 +70,23 @@ def test_text_that_is_not_valid_utf8_still_gets_every_match() -> None:
     text = "\ud800 alice@example.com"
     fast = MaskingEngine(LOCAL, scanner=HyperscanScanner(LOCAL))
     assert [s.entity for s in fast.scan(text)] == ["EMAIL_ADDRESS"]
+
+
+def test_the_hyperscan_form_drops_word_boundaries_only() -> None:
+    from dataplane.masking.scanner import prefilter_form
+
+    assert prefilter_form(r"\b[0-9]{9}\b") == "[0-9]{9}"
+    assert prefilter_form(r"a\\b") == r"a\\b"  # an escaped backslash then a literal b
+    assert prefilter_form(r"\Bx") == "x"
+
+
+@needs_hyperscan
+def test_patterns_with_word_boundaries_run_in_hyperscan_with_identical_results() -> None:
+    from dataplane.masking.scanner import HyperscanScanner
+
+    bounded = (Recognizer("US_SSN", "ssn", r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b"),)
+    scanner = HyperscanScanner(bounded)
+    assert scanner.python_only == []
+    for text in ["x078-05-1120", "id 078-05-1120.", "é078-05-1120", "0078-05-1120"]:
+        fast = MaskingEngine(bounded, scanner=scanner).scan(text)
+        assert fast == MaskingEngine(bounded, scanner=PythonScanner(bounded)).scan(text), text
