@@ -3,11 +3,21 @@
 The last `hold_back` characters of what has arrived are kept back, so a value split
 across chunks is seen whole before anything around it is released. A detected value
 that straddles the release point is held back whole; the buffer never exceeds
-`hold_back` characters beyond the longest value, so memory stays bounded.
+`hold_back` characters beyond the longest value, so memory stays bounded. A private key
+block is held from BEGIN to END (at most MAX_HOLD characters, then redacted).
 """
+
+import re
 
 from dataplane.masking.engine import MaskingEngine, MaskResult, apply_spans
 from dataplane.masking.strategies import REDACTED, MaskingPolicy
+
+# A private key block is longer than any hold-back: from its BEGIN line, hold everything
+# until its END line arrives, so no line of the key is released before it can be masked.
+OPEN_BLOCK = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?![\s\S]*-----END [A-Z0-9 ]*PRIVATE KEY-----)"
+)
+MAX_HOLD = 65536  # an unterminated block beyond this is redacted, not held forever
 
 
 class StreamMasker:
@@ -24,7 +34,15 @@ class StreamMasker:
     def feed(self, chunk: str) -> str:
         """Masked text that is safe to release now; the rest waits for the next chunk."""
         self._buffer += chunk
-        return self._release(len(self._buffer) - self.hold_back)
+        limit = len(self._buffer) - self.hold_back
+        block = OPEN_BLOCK.search(self._buffer)
+        if block is None:
+            return self._release(limit)
+        if len(self._buffer) - block.start() > MAX_HOLD:  # fail closed: drop the held block
+            return self._release(block.start()) + self._record(
+                MaskResult(REDACTED, {}, failed=1), len(self._buffer)
+            )
+        return self._release(min(limit, block.start()))
 
     def flush(self) -> str:
         """Everything still held, masked: call at the end of the stream."""

@@ -53,3 +53,32 @@ def test_a_failing_recognizer_redacts_the_held_text_and_says_so() -> None:
     masker = StreamMasker(MaskingEngine((bad,)), hold_back=4)
     out = masker.feed("mail bob@corp.com now") + masker.flush()
     assert "bob@corp.com" not in out and masker.failed >= 1
+
+
+KEY_BLOCK = "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn\n" * 40
+PRIVATE_KEY = Recognizer(
+    "PRIVATE_KEY",
+    "pem",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[A-Za-z0-9+/=\s]+-----END [A-Z ]*PRIVATE KEY-----",
+)
+
+
+def test_a_private_key_block_longer_than_the_hold_back_is_never_released_raw() -> None:
+    masker = StreamMasker(MaskingEngine((*LOCAL, PRIVATE_KEY)), hold_back=32)
+    text = "$ cat id_rsa\n" + KEY_BLOCK + "-----END RSA PRIVATE KEY-----\n$ "
+    out = "".join(masker.feed(text[i : i + 50]) for i in range(0, len(text), 50))
+    out += masker.flush()
+    assert "MIIE" not in out
+    assert out == "$ cat id_rsa\n[PRIVATE_KEY]\n$ "
+
+
+def test_an_unterminated_key_block_is_redacted_once_it_outgrows_the_hold() -> None:
+    from dataplane.masking.stream import MAX_HOLD
+
+    masker = StreamMasker(MaskingEngine((*LOCAL, PRIVATE_KEY)), hold_back=32)
+    out = masker.feed("ok\n" + KEY_BLOCK)
+    while len(out) < 4 and masker.failed == 0:
+        out += masker.feed("A" * (MAX_HOLD // 4))
+    out += masker.feed("tail\n") + masker.flush()
+    assert "MIIE" not in out and out.startswith("ok\n[REDACTED]")
+    assert masker.failed == 1
