@@ -98,3 +98,10 @@ def test_patterns_with_word_boundaries_run_in_hyperscan_with_identical_results()
     for text in ["x078-05-1120", "id 078-05-1120.", "é078-05-1120", "0078-05-1120"]:
         fast = MaskingEngine(bounded, scanner=scanner).scan(text)
         assert fast == MaskingEngine(bounded, scanner=PythonScanner(bounded)).scan(text), text
+
+
+@needs_hyperscan
+def test_the_default_scanner_is_hyperscan_where_it_imports() -> None:
+    from dataplane.masking.scanner import HyperscanScanner
+
+    assert isinstance(default_scanner(LOCAL), HyperscanScanner)
