@@ -44,8 +44,11 @@ RECOGNIZERS = (
     Recognizer(
         entity="URL",
         name="url_with_credentials",
-        # scheme://user:password@host: the whole authority is masked, the path is kept.
-        pattern=r"[A-Za-z][A-Za-z0-9+.-]{1,19}://[^\s:/@\"'<>]+:[^\s/@\"'<>]+@[^\s/?#\"'<>]+",
+        # scheme://user:password@host[:port]: the authority is masked, the path is kept.
+        pattern=(
+            r"[A-Za-z][A-Za-z0-9+.-]{1,19}://[^\s:/@\"'<>]+:[^\s/@\"'<>]+@"
+            r"[A-Za-z0-9._-]*[A-Za-z0-9](?::[0-9]{1,5})?"
+        ),
         score=0.95,
     ),
 )

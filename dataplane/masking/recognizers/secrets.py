@@ -9,7 +9,8 @@ from dataplane.masking.recognizers.boundaries import exactly, word_bounded
 
 AWS_KEY_ID = r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}"
 JWT = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
-BEARER = r"[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9._~+/-]{16,}=*"
+# The token may hold dots (JWTs) but a trailing dot ends the sentence, not the token.
+BEARER = r"[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9._~+/-]{15,}[A-Za-z0-9_~+/-]=*"
 GITHUB = r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,}"
 SLACK = r"xox[abposr]-[0-9A-Za-z-]{10,}"
 STRIPE = r"(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}"
