@@ -1,8 +1,11 @@
 """One detection rule: a regex both Python `re` and Hyperscan accept, plus validation.
 
 Allowed pattern syntax: character classes, groups, alternation, bounded and unbounded
-repetition, anchors and inline `(?i)`. Not allowed: lookaround, backreferences, `\\b`
-inside alternations. Use explicit boundary classes or rely on the validator instead.
+repetition, anchors and inline `(?i)`. Not allowed: lookaround, backreferences and `\\b`
+anywhere (Hyperscan rejects `\\b` in UCP mode); wrap the body with
+`recognizers.boundaries.word_bounded` and validate with `boundaries.exactly` instead.
+Keep bounded repeats small (`{10,}` rather than `{10,250}`): Hyperscan with leftmost
+start-of-match reports large bounded repeats as "Pattern is too large".
 """
 
 from collections.abc import Callable
