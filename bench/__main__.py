@@ -4,7 +4,9 @@ pgbench (data-plane throughput and memory), revocation (grant revoke -> live ses
 exchange (token exchange throughput against plain token minting), verify-bundle (the offline
 audit verifier over a 1,000,000-entry bundle), ledger-core (Merkle root over 1,000,000 leaf
 hashes, leaf parsing, proof checks, on one core), audit-append (audit log append throughput
-into PostgreSQL with checkpoints signed), audit-proofs (proof latency at 1,000,000 entries).
+into PostgreSQL with checkpoints signed), audit-proofs (proof latency at 1,000,000 entries),
+masking-accuracy (precision/recall per entity vs Presidio on a seeded corpus), masking-speed
+(scan MB/s per core: hyperscan, Python fallback, Presidio).
 Each prints its tables and writes JSON under bench/results/; with more than one, each runs in
 its own process.
 """
@@ -24,6 +26,8 @@ from bench import (
     revocation_latency,
     token_exchange,
 )
+from bench.masking import accuracy as masking_accuracy
+from bench.masking import throughput as masking_throughput
 
 BENCHMARKS: dict[str, Callable[[], object]] = {
     "pgbench": pgbench_compare.main,
@@ -33,6 +37,8 @@ BENCHMARKS: dict[str, Callable[[], object]] = {
     "ledger-core": ledger_verify.main,
     "audit-append": audit_append.main,
     "audit-proofs": audit_proofs.main,
+    "masking-accuracy": masking_accuracy.main,
+    "masking-speed": masking_throughput.main,
 }
 
 
