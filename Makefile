@@ -27,6 +27,7 @@ integration: bootstrap
 	$(PY) -m pytest tests/integration
 
 bench: bootstrap
+	$(VENV)/bin/pip install -q -r requirements/bench.txt
 	$(PY) -m bench $(BENCH)
 
 clean:
