@@ -26,6 +26,11 @@ class Action(StrEnum):
     EPHEMERAL_ROLE_DROPPED = "credential.dropped"
     # A single-use grant (scope session or call) admitted its one session.
     GRANT_CONSUMED = "grant.consumed"
+    # Values masked in a session's results, per entity (sent when the session ends).
+    MASKING_APPLIED = "masking.applied"
+    # Masking failed or ran out of time on some values: they were redacted, or the
+    # statement ended with an error (the profile's on_failure); never passed on unmasked.
+    MASKING_FAILED = "masking.failed"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from typing import Any
 from dataplane.contract.envelopes import ContractError
 
 # 2: access levels, credential modes, grant start and access level. 3: grant scope.
-SNAPSHOT_FORMAT = 3
+# 4: masking profiles, the deployment's masking key and each grant's masking profile.
+SNAPSHOT_FORMAT = 4
 TOKEN_ISSUER = "gatehouse"
 TOKEN_AUDIENCE = "gatehouse-agent"
 
@@ -66,6 +67,54 @@ class GrantScope(StrEnum):
     CALL = "call"  # one session running exactly one statement (one Query, or one cycle to Sync)
 
 
+class MaskingFailure(StrEnum):
+    """What happens to a statement when masking a value fails or runs out of time. Either
+    way the value itself is never passed on unmasked."""
+
+    REDACT = "redact"  # the value becomes a redaction marker; the statement goes on
+    ERROR = "error"  # the statement ends with an error for the client
+
+
+@dataclass(frozen=True)
+class CustomPattern:
+    """A deployment's own recogniser: a regular expression, optionally with a validator
+    ("luhn", "iban", ... from the masking engine's validator names; "" = none)."""
+
+    name: str
+    entity: str
+    regex: str
+    score: float = 0.8
+    validator: str = ""
+    context: tuple[str, ...] = ()
+    context_required: bool = False
+
+
+@dataclass(frozen=True)
+class MaskingProfile:
+    """How the results of the sessions on a grant are masked (a control-plane masking
+    policy, resolved for that grant's identity and resource).
+
+    ``strategies`` maps an entity to "redact" | "partial" | "hash" | "format_preserving";
+    entities not named get ``default_strategy``. ``entities`` limits detection to those
+    entities ("" tuple = every built-in one). ``column_rules`` masks a whole column by name
+    as an entity; ``json_key_rules`` does the same for a dotted JSON key path.
+    """
+
+    name: str
+    default_strategy: str = "redact"
+    strategies: dict[str, str] = field(default_factory=dict)
+    entities: tuple[str, ...] = ()
+    column_rules: dict[str, str] = field(default_factory=dict)
+    json_key_rules: dict[str, str] = field(default_factory=dict)
+    deny_list: tuple[str, ...] = ()
+    custom_patterns: tuple[CustomPattern, ...] = ()
+    on_failure: str = MaskingFailure.REDACT  # a MaskingFailure value
+    # Masking time one statement may spend; past it, the rest of its values are treated as
+    # failed (``on_failure``). Values longer than max_value_bytes are failed unscanned.
+    statement_budget_ms: int = 5000
+    max_value_bytes: int = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class GrantSpec:
     id: str
@@ -75,6 +124,8 @@ class GrantSpec:
     starts_at: datetime | None = None  # None: already started
     access_level: str = ""  # an AccessLevel.name of the resource; "" = the static login
     scope: str = GrantScope.DURATION  # a GrantScope value
+    # The MaskingProfile.name the sessions on this grant are masked with; "" = unmasked.
+    masking: str = ""
 
     @property
     def single_use(self) -> bool:
@@ -92,19 +143,30 @@ class Snapshot:
     grants: tuple[GrantSpec, ...]
     token_issuer: str = TOKEN_ISSUER
     token_audience: str = TOKEN_AUDIENCE
+    masking_profiles: tuple[MaskingProfile, ...] = ()
+    # The deployment's key for keyed masking (hash, format_preserving), hex; same value,
+    # same pseudonym, on every agent, so joins across results still work.
+    masking_key: str = field(default="", repr=False)
     format: int = SNAPSHOT_FORMAT
 
     def to_dict(self) -> dict[str, Any]:
         document = asdict(self)
         document["grants"] = [_grant_to_dict(g) for g in self.grants]
+        document["masking_profiles"] = [_profile_to_dict(p) for p in self.masking_profiles]
         return document
+
+    def masking_profile(self, name: str) -> MaskingProfile | None:
+        """The profile called ``name``; None for "" (unmasked)."""
+        if not name:
+            return None
+        return next(p for p in self.masking_profiles if p.name == name)
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Snapshot:
         """Read a snapshot document, upgrading older formats; ContractError if malformed."""
         try:
             document = upgrade_snapshot(document)
-            return cls(
+            snapshot = cls(
                 revision=int(document["revision"]),
                 agent_id=str(document["agent_id"]),
                 agent_name=str(document["agent_name"]),
@@ -113,9 +175,59 @@ class Snapshot:
                 grants=tuple(_grant_from_dict(g) for g in document["grants"]),
                 token_issuer=str(document["token_issuer"]),
                 token_audience=str(document["token_audience"]),
+                masking_profiles=tuple(
+                    _masking_profile_from_dict(p) for p in document["masking_profiles"]
+                ),
+                masking_key=str(document["masking_key"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ContractError(f"malformed snapshot: {exc}") from exc
+        _check_masking_references(snapshot)
+        return snapshot
+
+
+def _check_masking_references(snapshot: Snapshot) -> None:
+    """A grant naming a profile the snapshot lacks would leave its sessions' masking
+    undefined: the snapshot is refused (fail closed)."""
+    names = {p.name for p in snapshot.masking_profiles}
+    for grant in snapshot.grants:
+        if grant.masking and grant.masking not in names:
+            raise ContractError(f"grant {grant.id} names unknown masking profile {grant.masking!r}")
+    keyed = {"hash", "format_preserving"}
+    for profile in snapshot.masking_profiles:
+        kinds = {profile.default_strategy, *profile.strategies.values()}
+        if kinds & keyed and not snapshot.masking_key:
+            raise ContractError(f"masking profile {profile.name!r} needs the masking key")
+
+
+def _masking_profile_from_dict(document: dict[str, Any]) -> MaskingProfile:
+    failure = MaskingFailure(str(document.get("on_failure", MaskingFailure.REDACT)))
+    return MaskingProfile(
+        name=str(document["name"]),
+        default_strategy=_strategy(document.get("default_strategy", "redact")),
+        strategies={str(k): _strategy(v) for k, v in document.get("strategies", {}).items()},
+        entities=tuple(str(e) for e in document.get("entities", ())),
+        column_rules={str(k): str(v) for k, v in document.get("column_rules", {}).items()},
+        json_key_rules={str(k): str(v) for k, v in document.get("json_key_rules", {}).items()},
+        deny_list=tuple(str(t) for t in document.get("deny_list", ())),
+        custom_patterns=tuple(
+            CustomPattern(**{**p, "context": tuple(p.get("context", ()))})
+            for p in document.get("custom_patterns", ())
+        ),
+        on_failure=failure.value,
+        statement_budget_ms=int(document.get("statement_budget_ms", 5000)),
+        max_value_bytes=int(document.get("max_value_bytes", 1024 * 1024)),
+    )
+
+
+MASKING_STRATEGIES = frozenset({"redact", "partial", "hash", "format_preserving"})
+
+
+def _strategy(value: object) -> str:
+    # An unknown strategy is refused, never read as "no masking".
+    if value not in MASKING_STRATEGIES:
+        raise ValueError(f"unknown masking strategy {value!r}")
+    return str(value)
 
 
 def _grant_to_dict(grant: GrantSpec) -> dict[str, Any]:
@@ -124,6 +236,18 @@ def _grant_to_dict(grant: GrantSpec) -> dict[str, Any]:
         "expires_at": grant.expires_at.isoformat(),
         "starts_at": grant.starts_at.isoformat() if grant.starts_at else None,
     }
+
+
+def _profile_to_dict(profile: MaskingProfile) -> dict[str, Any]:
+    # JSON arrays, never tuples: the document is built on by code that appends.
+    document = asdict(profile)
+    for key in ("entities", "deny_list"):
+        document[key] = list(document[key])
+    document["custom_patterns"] = [
+        {**pattern, "context": list(pattern["context"])}
+        for pattern in document["custom_patterns"]
+    ]
+    return document
 
 
 def _resource_from_dict(document: dict[str, Any]) -> ResourceSpec:
@@ -148,6 +272,7 @@ def _grant_from_dict(document: dict[str, Any]) -> GrantSpec:
         starts_at=_aware(starts_at) if starts_at else None,
         access_level=str(document.get("access_level", "")),
         scope=_scope(document.get("scope", GrantScope.DURATION)),
+        masking=str(document.get("masking", "")),
     )
 
 
@@ -163,12 +288,16 @@ def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
     Format 1 had no access levels, credential modes or grant start/level: the defaults
     (static credentials, grants already started, no level) mean exactly what format 1 did.
     Format 2 had no grant scope: every grant was a "duration" grant, which is what the
-    default means.
+    default means. Format 3 had no masking: no profiles, no key, every grant unmasked,
+    which is what a control plane without masking meant.
     """
     version = document.get("format")
     if version in (1, 2):
         grants = [{**grant, "scope": GrantScope.DURATION.value} for grant in document["grants"]]
-        return {**document, "grants": grants, "format": SNAPSHOT_FORMAT}
+        document = {**document, "grants": grants, "format": 3}
+        version = 3
+    if version == 3:
+        return {**document, "masking_profiles": [], "masking_key": "", "format": SNAPSHOT_FORMAT}
     if version != SNAPSHOT_FORMAT:
         raise ContractError(f"unsupported snapshot format {version!r}")
     return document

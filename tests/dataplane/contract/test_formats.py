@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +14,11 @@ from dataplane.contract import (
     Actor,
     AuditEvent,
     ContractError,
+    CustomPattern,
     GrantScope,
     GrantSpec,
+    MaskingFailure,
+    MaskingProfile,
     ResourceSpec,
     Snapshot,
 )
@@ -85,9 +90,57 @@ def test_a_format_2_snapshot_means_every_grant_lasts_its_whole_duration() -> Non
     for grant in document["grants"]:
         del grant["scope"]
     upgraded = Snapshot.from_dict(document)
-    assert upgraded.format == SNAPSHOT_FORMAT == 3
+    assert upgraded.format == SNAPSHOT_FORMAT
     assert upgraded.grants[0].scope == GrantScope.DURATION
     assert not upgraded.grants[0].single_use
+
+
+def test_a_format_3_snapshot_means_no_masking() -> None:
+    document = snapshot().to_dict()
+    document["format"] = 3
+    del document["masking_profiles"], document["masking_key"]
+    for grant in document["grants"]:
+        del grant["masking"]
+    upgraded = Snapshot.from_dict(document)
+    assert upgraded.format == SNAPSHOT_FORMAT == 4
+    assert upgraded.masking_profiles == () and upgraded.grants[0].masking == ""
+
+
+def test_masking_profiles_round_trip_and_grants_name_them() -> None:
+    profile = MaskingProfile(
+        name="ai-agents",
+        default_strategy="redact",
+        strategies={"CREDIT_CARD": "partial", "EMAIL_ADDRESS": "hash"},
+        column_rules={"ssn": "US_SSN"},
+        custom_patterns=(CustomPattern("employee", "EMPLOYEE_ID", r"E-[0-9]{6}"),),
+        on_failure=MaskingFailure.ERROR,
+    )
+    document = snapshot().to_dict()
+    document["masking_profiles"] = [asdict(profile)]
+    document["masking_key"] = "00" * 32
+    document["grants"][0]["masking"] = "ai-agents"
+    loaded = Snapshot.from_dict(json.loads(json.dumps(document)))
+    assert loaded.masking_profile("ai-agents") == profile
+    assert loaded.masking_profile("") is None
+    assert loaded.grants[0].masking == "ai-agents"
+    assert "masking_key" not in repr(loaded) and "00" * 32 not in repr(loaded)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["grants"][0].update(masking="nobody-defined-this"),
+        lambda d: d["masking_profiles"].append({"name": "x", "default_strategy": "scramble"}),
+        lambda d: d["masking_profiles"].append({"name": "x", "on_failure": "pass-through"}),
+        # a keyed strategy with no key would make guessable pseudonyms
+        lambda d: d["masking_profiles"].append({"name": "x", "default_strategy": "hash"}),
+    ],
+)
+def test_masking_the_agent_cannot_honour_is_refused(change) -> None:
+    document = snapshot().to_dict()
+    change(document)
+    with pytest.raises(ContractError):
+        Snapshot.from_dict(document)
 
 
 def test_a_grant_scope_the_agent_does_not_know_is_refused_not_read_as_unlimited() -> None:
