@@ -28,6 +28,8 @@ class MaskingTally:
     counts: dict[str, int] = field(default_factory=dict)  # entity -> values masked
     failed: int = 0  # values redacted because masking raised, timed out or was too large
     failures: dict[str, int] = field(default_factory=dict)  # reason -> values
+    # True when a failure ended the statement with an error (on_failure "error").
+    statement_ended: bool = False
 
     def add(self, other: MaskingTally) -> None:
         for entity, count in other.counts.items():
@@ -35,6 +37,7 @@ class MaskingTally:
         for reason, count in other.failures.items():
             self.failures[reason] = self.failures.get(reason, 0) + count
         self.failed += other.failed
+        self.statement_ended = self.statement_ended or other.statement_ended
 
     def __bool__(self) -> bool:
         return bool(self.counts) or self.failed > 0
@@ -65,5 +68,10 @@ class ValueMasker(Protocol):
         ...
 
     def statement_finished(self) -> MaskingTally:
-        """The tally since the last call (one statement's), and a fresh time budget."""
+        """The tally since the last call (one statement's), and a fresh time budget. The
+        proxy calls it when a statement finishes; protocol layers do not."""
+        ...
+
+    def session_tally(self) -> MaskingTally:
+        """Everything masked in the session so far (for the session-end audit event)."""
         ...
