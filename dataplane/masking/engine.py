@@ -89,7 +89,7 @@ class MaskingEngine:
             value = rec.normalise(value)
         if rec.validator is not None and not rec.validator(value):
             return None
-        has_context = _has_context(text, candidate.start, rec.context)
+        has_context = rec.has_context(text, candidate.start, CONTEXT_WINDOW)
         if rec.context_required and not has_context:
             return None
         score = min(1.0, rec.score + (CONTEXT_BOOST if has_context else 0.0))

@@ -4,12 +4,14 @@ Allowed pattern syntax: character classes, groups, alternation, bounded and unbo
 repetition, anchors and inline `(?i)`. Not allowed: lookaround, backreferences and `\\b`
 anywhere (Hyperscan rejects `\\b` in UCP mode); wrap the body with
 `recognizers.boundaries.word_bounded` and validate with `boundaries.exactly` instead.
-Keep bounded repeats small (`{10,}` rather than `{10,250}`): Hyperscan with leftmost
-start-of-match reports large bounded repeats as "Pattern is too large".
+Keep bounded repeats small (`{10,}` rather than `{10,250}`): large bounded repeats make
+Hyperscan databases big and slow (with leftmost start-of-match, "Pattern is too large").
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+CONTEXT_WINDOW = 100  # characters before a match searched for context words
 
 
 @dataclass(frozen=True)
@@ -22,3 +24,26 @@ class Recognizer:
     context: tuple[str, ...] = ()
     context_required: bool = False
     normalise: Callable[[str], str] | None = None
+    # None: a context word anywhere in the window counts. A number: the word must label this
+    # value, ending at most that many characters before it with no digit in between.
+    context_gap: int | None = None
+
+    def has_context(self, text: str, start: int, window: int = CONTEXT_WINDOW) -> bool:
+        """Whether a context word supports the value starting at `start`.
+
+        A gap keeps a label from reaching past its own value: in `dob,1985-01-02,2024-05-06`
+        the second date has a digit between it and `dob`, so `dob` is not its label.
+        """
+        before = text[max(0, start - window) : start].lower()
+        if self.context_gap is None:
+            return any(word.lower() in before for word in self.context)
+        return any(_labels(before, word.lower(), self.context_gap) for word in self.context)
+
+
+def _labels(before: str, word: str, gap: int) -> bool:
+    """The last `word` in `before` ends within `gap` characters of its end, digits aside."""
+    at = before.rfind(word)
+    if at < 0:
+        return False
+    between = before[at + len(word) :]
+    return len(between) <= gap and not any(c.isdigit() for c in between)

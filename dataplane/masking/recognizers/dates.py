@@ -1,4 +1,4 @@
-"""DATE_OF_BIRTH: a plausible past date, counted only after a birth context word."""
+"""DATE_OF_BIRTH: a plausible past date, counted only right after a birth context word."""
 
 from dataplane.masking.recognizer import Recognizer
 from dataplane.masking.recognizers import validators
@@ -12,6 +12,8 @@ DATE = (
     rf"|{MONTH} [0-9]{{1,2}},? [0-9]{{4}}"
 )
 
+DOB_LABEL_GAP = 32  # "born in Springfield, Illinois on " still labels the date
+
 RECOGNIZERS = (
     Recognizer(
         entity="DATE_OF_BIRTH",
@@ -21,5 +23,8 @@ RECOGNIZERS = (
         score=0.8,
         context=("birth", "born", "dob", "d.o.b", "birthday"),
         context_required=True,
+        # The label of this value ("dob: ", "born on ", `"date_of_birth": "`), not a date in
+        # a neighbouring field: a signup date in the next CSV column is no birth date.
+        context_gap=DOB_LABEL_GAP,
     ),
 )

@@ -6,8 +6,30 @@ from dataplane.masking.recognizers.boundaries import exactly, word_bounded
 
 # 13-19 digits, optionally grouped by single spaces or dashes.
 CARD = r"[0-9](?:[ -]?[0-9]){12,18}"
-# Country, check digits, then the BBAN printed compact or in groups of four.
-IBAN = r"[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)"
+
+
+def _bban(length: int) -> str:
+    """A BBAN of exactly `length` characters, compact or in groups of four."""
+    groups = rf"(?: [A-Z0-9]{{4}}){{{length // 4}}}"
+    rest = rf" [A-Z0-9]{{{length % 4}}}" if length % 4 else ""
+    return rf"(?:[A-Z0-9]{{{length}}}|{groups}{rest})"
+
+
+def _iban() -> str:
+    """Country, check digits and a BBAN of exactly that country's length.
+
+    Exact lengths keep a grouped IBAN from running on into the next word: with any length
+    allowed, `BE71 0961 2345 6769 Hi` took ` Hi` as a last short group, and the whole run
+    then failed validation, so the IBAN was missed.
+    """
+    by_length: dict[int, list[str]] = {}
+    for country, length in sorted(validators.IBAN_LENGTHS.items()):
+        by_length.setdefault(length - 4, []).append(country)
+    shapes = [f"(?:{'|'.join(c)})[0-9]{{2}}{_bban(n)}" for n, c in sorted(by_length.items())]
+    return "|".join(shapes)
+
+
+IBAN = _iban()
 
 RECOGNIZERS = (
     Recognizer(

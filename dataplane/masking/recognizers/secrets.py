@@ -13,10 +13,17 @@ JWT = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
 BEARER = r"[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9._~+/-]{15,}[A-Za-z0-9_~+/-]=*"
 GITHUB = r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,}"
 SLACK = r"xox[abposr]-[0-9A-Za-z-]{10,}"
-STRIPE = r"(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}"
+STRIPE = r"(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}|whsec_[0-9A-Za-z]{32,}"
 # sk-..., sk-proj-..., sk-ant-api03-...
 OPENAI_ANTHROPIC = r"sk-[A-Za-z0-9_-]{32,}"
 GOOGLE = r"AIza[0-9A-Za-z_-]{35}"
+GITLAB = r"glpat-[0-9A-Za-z_-]{20,}"
+NPM = r"npm_[0-9A-Za-z]{36,}"
+PYPI = r"pypi-AgEIcHlwaS5vcmc[0-9A-Za-z_-]{50,}"
+HUGGING_FACE = r"hf_[0-9A-Za-z]{34,}"
+SENDGRID = r"SG\.[0-9A-Za-z_-]{22}\.[0-9A-Za-z_-]{43}"
+SHOPIFY = r"shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}"
+DIGITALOCEAN = r"do[opr]_v1_[0-9a-f]{64}"
 
 
 def _api_key(name: str, body: str) -> Recognizer:
@@ -24,7 +31,7 @@ def _api_key(name: str, body: str) -> Recognizer:
         entity="API_KEY",
         name=name,
         pattern=word_bounded(body),
-        validator=exactly(body, validators.has_letters_and_digits),
+        validator=exactly(body, validators.key_material),
         score=0.95,
     )
 
@@ -66,4 +73,11 @@ RECOGNIZERS = (
     _api_key("stripe_key", STRIPE),
     _api_key("openai_anthropic_key", OPENAI_ANTHROPIC),
     _api_key("google_api_key", GOOGLE),
+    _api_key("gitlab_token", GITLAB),
+    _api_key("npm_token", NPM),
+    _api_key("pypi_token", PYPI),
+    _api_key("hugging_face_token", HUGGING_FACE),
+    _api_key("sendgrid_key", SENDGRID),
+    _api_key("shopify_token", SHOPIFY),
+    _api_key("digitalocean_token", DIGITALOCEAN),
 )

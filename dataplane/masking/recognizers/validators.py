@@ -208,3 +208,14 @@ def _date_readings(value: str) -> list[tuple[int, int, int]]:
 def has_letters_and_digits(value: str) -> bool:
     """Random key material mixes letters and digits; hyphenated words do not."""
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def key_material(value: str) -> bool:
+    """At least two of lower case, upper case and digits: random keys, not words.
+
+    Digits alone are not required: a 24-character random Stripe key has no digit about
+    one time in seventy (`sk_live_uzaurhYkcUGsUNcqRdqMxkEd`), and hyphenated lower-case
+    words (`sk-this-is-just-a-long-sentence-of-words`) still fail.
+    """
+    kinds = (str.islower, str.isupper, str.isdigit)
+    return sum(any(kind(c) for c in value) for kind in kinds) >= 2

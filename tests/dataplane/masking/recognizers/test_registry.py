@@ -31,12 +31,11 @@ def test_pattern_uses_only_the_shared_syntax(recognizer: Recognizer) -> None:
         assert forbidden not in pattern
 
 
-def test_every_pattern_compiles_in_one_hyperscan_database() -> None:
-    hyperscan = pytest.importorskip("hyperscan")
-    flags = hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP
-    database = hyperscan.Database()
-    database.compile(
-        expressions=[r.pattern.encode() for r in RECOGNIZERS],
-        ids=list(range(len(RECOGNIZERS))),
-        flags=[flags] * len(RECOGNIZERS),
-    )
+def test_every_pattern_runs_in_the_one_hyperscan_database() -> None:
+    # The scanner needs no start-of-match tracking (it bounds starts from first-match
+    # ends), so patterns only have to compile the way it compiles them; none may fall
+    # back to Python.
+    pytest.importorskip("hyperscan")
+    from dataplane.masking.scanner import HyperscanScanner
+
+    assert HyperscanScanner(RECOGNIZERS).python_only == []
