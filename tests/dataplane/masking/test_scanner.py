@@ -1,12 +1,19 @@
 """PythonScanner and HyperscanScanner give identical spans after resolution."""
 
 import random
+import re
+from collections.abc import Sequence
 
 import pytest
 
 from dataplane.masking.engine import MaskingEngine
 from dataplane.masking.recognizer import Recognizer
-from dataplane.masking.scanner import PythonScanner, default_scanner, hyperscan_available
+from dataplane.masking.scanner import (
+    PythonScanner,
+    Scanner,
+    default_scanner,
+    hyperscan_available,
+)
 
 from .rules import LOCAL
 
@@ -105,3 +112,99 @@ def test_the_default_scanner_is_hyperscan_where_it_imports() -> None:
     from dataplane.masking.scanner import HyperscanScanner
 
     assert isinstance(default_scanner(LOCAL), HyperscanScanner)
+
+
+# Equivalence with plain `finditer`, on text from the benchmark's corpus generator.
+
+
+def _reference(patterns: Sequence[Recognizer], text: str) -> list[tuple[int, int, int]]:
+    """What both scanners must yield: every non-empty `finditer` match of every pattern."""
+    return sorted(
+        (index, m.start(), m.end())
+        for index, rec in enumerate(patterns)
+        for m in re.finditer(rec.pattern, text)
+        if m.end() > m.start()
+    )
+
+
+def _mutated(texts: list[str], seed: int, count: int) -> list[str]:
+    """Texts with a few characters swapped for separators, digits, letters or non-ASCII."""
+    rng = random.Random(seed)
+    alphabet = "aZ09 -_.:@/+()\n\té日,;\"'{}"
+    out = []
+    for _ in range(count):
+        chars = list(rng.choice(texts))
+        for _ in range(rng.randint(1, 6)):
+            if chars:
+                chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+        out.append("".join(chars))
+    return out
+
+
+def _generated_texts(seed: int) -> list[str]:
+    pytest.importorskip("faker")
+    from bench.masking.corpus import hard_negatives, positives
+    from bench.masking.throughput import prose, result_rows
+
+    texts = [str(r["text"]) for r in positives(seed, per_entity=15)]
+    texts += [str(r["text"]) for r in hard_negatives(seed, target_bytes=20_000)]
+    texts += result_rows(seed, 20_000) + prose(seed, 20_000) + corpus(seed, 200)
+    # Non-ASCII before a value: Hyperscan's byte offsets are not character offsets there.
+    texts += ["日本語のテキスト" * 20 + t for t in texts[:40]]
+    return texts + _mutated(texts, seed, 1500)
+
+
+def _scanners_here(patterns: Sequence[Recognizer]) -> list[Scanner]:
+    scanners: list[Scanner] = [PythonScanner(patterns)]
+    if hyperscan_available():
+        from dataplane.masking.scanner import HyperscanScanner
+
+        scanners.append(HyperscanScanner(patterns))
+    return scanners
+
+
+@pytest.mark.parametrize("seed", [5, 23])
+def test_both_scanners_yield_exactly_the_finditer_candidates_on_generated_text(
+    seed: int,
+) -> None:
+    registry = tuple(pytest.importorskip("dataplane.masking.recognizers").RECOGNIZERS)
+    scanners = _scanners_here(registry)
+    for text in _generated_texts(seed):
+        expected = _reference(registry, text)
+        for scanner in scanners:
+            assert sorted(scanner.candidates(text)) == expected, (type(scanner), text)
+
+
+def test_candidates_are_found_wherever_the_pattern_is_not_anchorable() -> None:
+    odd = (
+        Recognizer("X", "case_insensitive", r"(?i)secret-[0-9]+"),
+        Recognizer("X", "category", r"\d{3}x"),
+        Recognizer("X", "negated", r"[^ ]{4}!"),
+        Recognizer("X", "lookbehind", r"(?<=id=)[0-9]+"),
+    )
+    text = "SeCrEt-12 and 123x then abcd! and id=42"
+    expected = _reference(odd, text)
+    assert len(expected) == 4
+    for scanner in _scanners_here(odd):
+        assert sorted(scanner.candidates(text)) == expected
+
+
+def test_an_anchor_is_a_run_every_match_contains_with_its_furthest_start() -> None:
+    from dataplane.masking.scanner import anchor_of
+
+    ssn = anchor_of(r"[A-Za-z0-9_]?(?:[0-9]{3}-[0-9]{2}-[0-9]{4})[A-Za-z0-9_]*")
+    assert ssn is not None and ssn.lead == 1 and len(ssn.runs) == 11
+    assert re.fullmatch(ssn.regex(), "123-45-6789")
+    email = anchor_of(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]{2,24}")
+    assert email is not None and email.runs[0] == frozenset("@") and email.lead is None
+    assert anchor_of(r"(?i)abc") is None  # case folding: no certain characters
+    assert anchor_of(r"\d+") is None  # \d is every Unicode digit
+    assert anchor_of(r"a?b*") is None  # nothing is required
+
+
+def test_the_word_tail_comes_off_only_at_the_top_level() -> None:
+    from dataplane.masking.scanner import without_word_tail
+
+    assert without_word_tail("[A-Za-z0-9_]?(?:x)[A-Za-z0-9_]*") == "[A-Za-z0-9_]?(?:x)"
+    assert without_word_tail(r"a|b[A-Za-z0-9_]*") == r"a|b[A-Za-z0-9_]*"  # inside a branch
+    assert without_word_tail(r"a\[A-Za-z0-9_]*") == r"a\[A-Za-z0-9_]*"  # escaped bracket
