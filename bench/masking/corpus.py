@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2  # 2: grouped IBANs, more API key shapes
 
 
 @dataclass
@@ -79,7 +79,10 @@ class Values:
         return number
 
     def iban_code(self) -> str:
-        return self.fake.iban()
+        iban = self.fake.iban()
+        if self.rng.random() < 0.4:  # printed in groups of four, as on statements
+            return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+        return iban
 
     def us_ssn(self) -> str:
         return self.fake.ssn()
@@ -149,6 +152,10 @@ class Values:
             lambda: "sk-ant-api03-" + self._chars(alnum + "_-", 48),
             lambda: "sk-proj-" + self._chars(alnum, 48),
             lambda: "AIza" + self._chars(alnum + "_-", 35),
+            lambda: "glpat-" + self._chars(alnum + "_-", 20),
+            lambda: "npm_" + self._chars(alnum, 36),
+            lambda: "hf_" + self._chars(alnum, 34),
+            lambda: "shpat_" + self._chars(string.hexdigits.lower()[:16], 32),
         ]
         return self.rng.choice(shapes)()
 
