@@ -205,7 +205,6 @@ class ResultMasker:
             m.EMPTY_QUERY_RESPONSE: self._server_execute_ended,
             m.PORTAL_SUSPENDED: self._server_execute_ended,
             m.COPY_OUT_RESPONSE: self._server_copy_out,
-            m.COPY_DATA: self._server_copy_data,
             m.COPY_IN_RESPONSE: self._server_copy_in,
             m.COPY_BOTH_RESPONSE: self._server_copy_both,
             m.ERROR_RESPONSE: self._server_error,
@@ -237,6 +236,8 @@ class ResultMasker:
         try:
             if message_type == m.DATA_ROW:  # the hot path
                 return b"" if self._failed else m.framed(m.DATA_ROW, self._data_row(body))
+            if message_type == m.COPY_DATA:
+                return self._server_copy_data(body)
             if message_type == m.COPY_DONE:
                 return self._server_copy_done()
             handle = self._on_server.get(message_type)
@@ -455,11 +456,13 @@ class ResultMasker:
         self._copy = CopyRows(fmt, self._masker.mask_text)
 
     def _server_copy_data(self, body: bytes) -> bytes:
+        """CopyData with the complete rows it brings, masked; nothing while a row is held."""
         if self._failed:
             return b""
         if self._copy is None:
             raise MaskingFailed("COPY data outside a known COPY cannot be inspected")
-        return self._copy.feed(body)
+        rows = self._copy.feed(body)
+        return m.framed(m.COPY_DATA, rows) if rows else b""
 
     def _server_copy_done(self) -> bytes:
         """CopyDone, after the COPY's unterminated last row if one was held."""
