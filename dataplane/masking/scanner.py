@@ -57,6 +57,7 @@ def _finditer(index: int, pattern: re.Pattern[str], text: str, lo: int = 0) -> I
 
 _UNBOUNDED = int(sre_parse.MAXREPEAT)
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+_RARITY_POSITIONS = 4
 _CLASS_LIMIT = 256  # wider classes make anchors that hit almost any text: not worth it
 # Rough share of each character in prose and result rows; anything else counts as 0.002.
 _FREQUENCY = {
@@ -79,9 +80,14 @@ class Anchor:
     lead: int | None
 
     def rarity(self) -> float:
-        """Rough chance that a position of ordinary text starts this run (lower is rarer)."""
+        """Rough chance that a position of ordinary text starts this run (lower is rarer).
+
+        Only the first few positions count: characters come in runs (a digit is mostly
+        followed by digits), so a long run of a common class is not as rare as a product
+        over all its positions would say.
+        """
         chance = 1.0
-        for chars in self.runs:
+        for chars in self.runs[:_RARITY_POSITIONS]:
             chance *= min(1.0, sum(_FREQUENCY.get(c, 0.002) for c in chars))
         return chance
 
