@@ -19,8 +19,9 @@ How each type is treated (text format = format code 0, binary = 1):
 | bool, float4/8, oid, uuid, money, timestamp(tz),   | passed            | passed               |
 |   time(tz), interval (cannot hold an entity)       |                   |                      |
 | bytea                                              | must_null(col,"") | must_null(col, "")   |
-| anything else (domains, enums, citext, arrays,     | mask_text         | MaskingFailed        |
-|   records, extension types)                        |                   |                      |
+| arrays of the types above                          | mask_text         | element by element   |
+| anything else (domains, enums, citext, records,    | mask_text         | MaskingFailed        |
+|   extension types, arrays of those)                |                   |                      |
 
 - must_null answers whether a typed value holds something to mask; those types cannot carry
   a marker, so a True answer sends NULL.
@@ -28,6 +29,8 @@ How each type is treated (text format = format code 0, binary = 1):
   any entity the engine knows. Column rules therefore do not reach them either.
 - bytea is opaque (a picture, a ciphertext): it is not scanned, but must_null is asked with
   an empty text so that a column rule naming the column still turns it into NULL.
+- A binary array (asyncpg sends text[] and int8[] in binary) is masked element by element
+  with its element type's rule; an element that must be NULL becomes a NULL element.
 - In text format every other type is text as far as masking goes (an array or a record is
   scanned in its text form). In binary format a type we cannot decode cannot be inspected,
   so the statement fails closed: MaskingFailed.
@@ -94,6 +97,7 @@ _INT16 = struct.Struct("!h")
 _INT32 = struct.Struct("!i")
 _INT64 = struct.Struct("!q")
 _NUMERIC_HEADER = struct.Struct("!hhHH")
+_ARRAY_HEADER = struct.Struct("!iiI")
 _POSTGRES_EPOCH = datetime.date(2000, 1, 1).toordinal()
 _NUMERIC_NEGATIVE = 0x4000
 _NUMERIC_NAN = 0xC000
@@ -127,12 +131,15 @@ def _text_format(masker: ValueMasker, column: str, type_oid: int) -> ColumnFunct
     return _as_text(masker.mask_text, column)
 
 
-def _binary_format(masker: ValueMasker, column: str, type_oid: int) -> ColumnFunction:
+def _binary_format(masker: ValueMasker, column: str, type_oid: int) -> ColumnFunction | None:
     if type_oid in TEXT_LIKE or type_oid == JSON:
         mask = masker.mask_json if type_oid == JSON else masker.mask_text
         return _as_text(mask, column)
     if type_oid == JSONB:
         return _jsonb_binary(masker, column)
+    if type_oid in ARRAY_ELEMENTS:
+        element = column_function(masker, column, ARRAY_ELEMENTS[type_oid], BINARY_FORMAT)
+        return None if element is None else _binary_array(ARRAY_ELEMENTS[type_oid], element)
     decode = BINARY_DECODERS.get(type_oid)
     if decode is None:
         raise MaskingFailed(f"binary values of type {type_oid} cannot be inspected")
@@ -184,6 +191,56 @@ def _opaque(masker: ValueMasker, column: str) -> ColumnFunction:
         return None if must_null(column, "") else raw
 
     return masked
+
+
+def _binary_array(element_oid: int, element: ColumnFunction) -> ColumnFunction:
+    """An array in binary form (array_send): ndim, has-null flag, element OID, (size, lower
+    bound) per dimension, then each element as Int32 length (-1 NULL) and bytes."""
+
+    def masked(raw: bytes) -> bytes | None:
+        try:
+            ndim, _, oid = _ARRAY_HEADER.unpack_from(raw)
+            offset = _ARRAY_HEADER.size + 8 * ndim
+            if oid != element_oid or ndim < 0:
+                raise MaskingFailed(f"a binary array of type {oid} cannot be inspected")
+            changes = _masked_elements(raw, offset, element)
+        except struct.error as error:
+            raise MaskingFailed("a malformed binary array cannot be inspected") from error
+        if not changes:
+            return raw
+        return _rebuilt_array(raw, changes)
+
+    return masked
+
+
+def _masked_elements(
+    raw: bytes, offset: int, element: ColumnFunction
+) -> list[tuple[int, int, bytes | None]]:
+    changes: list[tuple[int, int, bytes | None]] = []
+    size = len(raw)
+    while offset < size:
+        (length,) = _INT32.unpack_from(raw, offset)
+        start, offset = offset, offset + 4 + max(length, 0)
+        if offset > size:
+            raise MaskingFailed("a malformed binary array cannot be inspected")
+        if length > 0:
+            value = raw[start + 4 : offset]
+            masked = element(value)
+            if masked is not value:
+                changes.append((start, offset, masked))
+    return changes
+
+
+def _rebuilt_array(raw: bytes, changes: list[tuple[int, int, bytes | None]]) -> bytes:
+    has_null = any(value is None for _, _, value in changes)
+    parts = [raw[:4], _INT32.pack(1) if has_null else raw[4:8]]
+    last = 8
+    for start, end, value in changes:
+        parts.append(raw[last:start])
+        parts.append(_INT32.pack(-1) if value is None else _INT32.pack(len(value)) + value)
+        last = end
+    parts.append(raw[last:])
+    return b"".join(parts)
 
 
 # -- binary decoders: a value's binary form to the text PostgreSQL would print ----------------
@@ -268,4 +325,37 @@ BINARY_DECODERS: Final[dict[int, Callable[[bytes], str]]] = {
     CIDR: decode_inet,
     MACADDR: decode_macaddr,
     MACADDR8: decode_macaddr,
+}
+
+# Array type OID -> element type OID, for the element types above (pg_type.dat).
+ARRAY_ELEMENTS: Final[dict[int, int]] = {
+    1000: BOOL,
+    1001: BYTEA,
+    1002: CHAR,
+    1003: NAME,
+    1005: INT2,
+    1007: INT4,
+    1016: INT8,
+    1009: TEXT,
+    1014: BPCHAR,
+    1015: VARCHAR,
+    143: XML,
+    199: JSON,
+    3807: JSONB,
+    1028: OID,
+    1021: FLOAT4,
+    1022: FLOAT8,
+    1231: NUMERIC,
+    1182: DATE,
+    1183: TIME,
+    1115: TIMESTAMP,
+    1185: TIMESTAMPTZ,
+    1187: INTERVAL,
+    1270: TIMETZ,
+    1041: INET,
+    651: CIDR,
+    1040: MACADDR,
+    775: MACADDR8,
+    791: MONEY,
+    2951: UUID,
 }

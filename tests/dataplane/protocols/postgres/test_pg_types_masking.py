@@ -73,9 +73,9 @@ def test_binary_text_like_values_are_masked_as_text_and_unknown_binary_types_ref
     assert function(b"mail alice@example.com") == b"mail [EMAIL_ADDRESS]"
     plain = b"nothing here"
     assert function(plain) is plain  # unchanged values are the same object: copied as they came
-    with pytest.raises(MaskingFailed, match="binary values of type 1009 cannot be inspected"):
-        t.column_function(masker, "tags", 1009, 1)
-    assert t.column_function(masker, "tags", 1009, 0) is not None  # text arrays are scanned
+    with pytest.raises(MaskingFailed, match="binary values of type 600 cannot be inspected"):
+        t.column_function(masker, "where", 600, 1)  # point
+    assert t.column_function(masker, "where", 600, 0) is not None  # in text, scanned as text
 
 
 def test_binary_integers_holding_a_card_number_become_null():
@@ -121,3 +121,32 @@ def test_text_fields_split_only_on_unescaped_delimiters_and_unescape():
     assert split_text_fields("a\\,b,c", ",") == ["a\\,b", "c"]
     assert split_text_fields("a\tb", "\t") == ["a", "b"]
     assert unescape_text("a\\tb\\\\c\\101\\x42\\,") == "a\tb\\cAB,"
+
+
+def binary_array(element_oid: int, *elements: bytes | None) -> bytes:
+    """array_send of a one-dimensional array with lower bound 1."""
+    has_null = int(any(e is None for e in elements))
+    out = struct.pack("!iiIii", 1, has_null, element_oid, len(elements), 1)
+    for element in elements:
+        size = -1 if element is None else len(element)
+        out += struct.pack("!i", size) + (element or b"")
+    return out
+
+
+def test_binary_arrays_are_masked_element_by_element():
+    masker = EngineMasker()
+    texts = t.column_function(masker, "tags", 1009, 1)
+    assert texts is not None
+    masked = texts(binary_array(t.TEXT, b"x", b"carol@example.net", None))
+    assert masked == binary_array(t.TEXT, b"x", b"[EMAIL_ADDRESS]", None)
+    cards = t.column_function(masker, "cards", 1016, 1)
+    assert cards is not None
+    card, small = struct.pack("!q", 4111111111111111), struct.pack("!q", 7)
+    assert cards(binary_array(t.INT8, small, card)) == binary_array(t.INT8, small, None)
+    plain = binary_array(t.TEXT, b"a", b"b")
+    assert texts(plain) is plain
+    assert t.column_function(masker, "flags", 1000, 1) is None  # bool[]: nothing to look at
+    with pytest.raises(MaskingFailed):
+        texts(binary_array(t.INT4, struct.pack("!i", 1)))  # not the element type described
+    with pytest.raises(MaskingFailed):
+        texts(binary_array(t.TEXT, b"abc")[:-1])
