@@ -10,7 +10,11 @@ from pathlib import Path
 from controlplane.audit.config import log_config_from_env
 from controlplane.config.backends import cache_from_url, channel_layers_from_url, database_from_url
 from controlplane.config.env import env_bool, env_choice, env_int, env_list, env_str
-from controlplane.config.keys import fernet_keys_from_env, secret_key_from_env
+from controlplane.config.keys import (
+    fernet_keys_from_env,
+    masking_key_from_env,
+    secret_key_from_env,
+)
 from controlplane.config.ratelimits import credential_rate_limits_from_env
 from controlplane.config.testing import running_under_pytest_django, test_key_defaults_apply
 from controlplane.identities.oidc.config import oidc_config_from_env
@@ -43,6 +47,8 @@ if BEHIND_HTTPS_PROXY:
 
 # Fernet keys for secrets at rest (upstream passwords, token signing keys); first encrypts.
 GATEHOUSE_ENCRYPTION_KEYS = fernet_keys_from_env()
+# The masking key agents use for hash and format_preserving; "" = generated and stored.
+GATEHOUSE_MASKING_KEY = masking_key_from_env()
 
 # Gateway tokens: the default and the maximum lifetime a caller may ask for.
 GATEHOUSE_TOKEN_TTL_MAX_SECONDS = 86400
@@ -93,6 +99,7 @@ INSTALLED_APPS = [
     "controlplane.resources",
     "controlplane.access",
     "controlplane.policies",
+    "controlplane.masking",
     "controlplane.audit",
     "controlplane.federation",
     "controlplane.web",

@@ -279,6 +279,7 @@ def _set_up(cp: ControlPlane, upstream: dict[str, Any]) -> tuple[str, str]:
     _prepare_access_levels(upstream)
     _ensure_resource(cp, upstream)
     _set_policy(cp)
+    _set_masking_policies(cp)
     # The AI account keeps a standing grant (renewed at every start) rather than an
     # auto-approval rule: an agent should not have to file requests to show the gateway.
     cp.api(
@@ -311,6 +312,40 @@ def _set_policy(cp: ControlPlane) -> None:
     )
 
 
+# What each identity sees of the demo's results: an AI service account never sees PII; a
+# person granted access sees enough of a card, SSN or phone number to recognise it.
+MASKING_POLICIES = (
+    {
+        "name": "ai-agents-masked",
+        "description": "make run: service accounts see every detected value redacted",
+        "resource": DEMO_RESOURCE,
+        "applies_to": "service_accounts",
+        "priority": 100,
+        "default_strategy": "redact",
+    },
+    {
+        "name": "people-partial",
+        "description": "make run: people see partial cards, SSNs and phone numbers",
+        "resource": DEMO_RESOURCE,
+        "applies_to": "people",
+        "priority": 50,
+        "default_strategy": "redact",
+        "strategies": {e: "partial" for e in ("CREDIT_CARD", "US_SSN", "PHONE_NUMBER")},
+    },
+)
+
+
+def _set_masking_policies(cp: ControlPlane) -> None:
+    """Create the demo's masking policies, or put them back as they were."""
+    for body in MASKING_POLICIES:
+        try:
+            cp.api("PUT", f"/api/v1/masking-policies/{body['name']}", body)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            cp.api("POST", "/api/v1/masking-policies", body)
+
+
 def _banner(
     cp: ControlPlane,
     agent: Agent,
@@ -326,6 +361,7 @@ Gatehouse is running.
   agent           PostgreSQL on 127.0.0.1:{agent.postgres_port}
   resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}, table {DEMO_TABLE}
   admin API key   {cp.admin_key_file}
+  masking         service accounts see PII redacted, people partial values (GET /api/v1/masking-policies)
 {_people(cp, idp)}
 The demo AI service account "{DEMO_ACCOUNT}" has a standing read-only grant (8 h, renewed at every start), so it needs no request. Its token is valid until {token["expires_at"]}:
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.utils import timezone
@@ -12,16 +13,27 @@ from controlplane.agents.models import Agent
 from controlplane.agents.revision import config_revision_current
 from controlplane.identities.models import SigningKey
 from controlplane.identities.tokens import signing_key_current, signing_keys_verifying
+from controlplane.masking.keys import masking_key_hex
+from controlplane.masking.models import MaskingPolicy
+from controlplane.masking.selectors import masking_policies_for_grants, masking_profile_spec
 from controlplane.resources.models import Resource
 from controlplane.resources.selectors import resource_upstream_password, resources_served_by
-from dataplane.contract import GrantScope, GrantSpec, ResourceSpec, Snapshot, TokenKey
+from dataplane.contract import (
+    GrantScope,
+    GrantSpec,
+    MaskingProfile,
+    ResourceSpec,
+    Snapshot,
+    TokenKey,
+)
 from dataplane.contract.snapshot import AccessLevel
 
 
 def agent_snapshot_build(*, agent: Agent) -> Snapshot:
     """Everything ``agent`` needs and nothing more: its own resources with their upstream
     credentials, the grants on them that have not ended (future ones with their start;
-    the agent starts and ends them on time), and every key that verifies a live token."""
+    the agent starts and ends them on time), every key that verifies a live token, and the
+    masking profiles those grants use (only those) with the deployment's masking key."""
     # An agent must never hold a snapshot without a verification key: a token minted right
     # after would be refused until the next push. The first build creates the first key.
     signing_key_current()
@@ -31,16 +43,25 @@ def agent_snapshot_build(*, agent: Agent) -> Snapshot:
     revision = config_revision_current()
     now = timezone.now()
     resources = list(resources_served_by(agent=agent))
+    grants = list(grants_not_ended_on(resources=resources, at=now))
+    masking = masking_policies_for_grants(grants=grants)
+    profiles = _masking_profiles(masking.values())
     return Snapshot(
         revision=revision,
         agent_id=str(agent.pk),
         agent_name=agent.name,
         token_keys=tuple(_token_key(key) for key in signing_keys_verifying(at=now)),
         resources=tuple(_resource_spec(resource) for resource in resources),
-        grants=tuple(
-            _grant_spec(grant, at=now) for grant in grants_not_ended_on(resources=resources, at=now)
-        ),
+        grants=tuple(_grant_spec(grant, at=now, masking=masking[grant.pk]) for grant in grants),
+        masking_profiles=profiles,
+        # Only an agent with masked grants holds the key.
+        masking_key=masking_key_hex() if profiles else "",
     )
+
+
+def _masking_profiles(policies: Iterable[MaskingPolicy | None]) -> tuple[MaskingProfile, ...]:
+    used = {policy.name: policy for policy in policies if policy is not None}
+    return tuple(masking_profile_spec(used[name]) for name in sorted(used))
 
 
 def _token_key(key: SigningKey) -> TokenKey:
@@ -63,7 +84,7 @@ def _resource_spec(resource: Resource) -> ResourceSpec:
     )
 
 
-def _grant_spec(grant: Grant, *, at: datetime) -> GrantSpec:
+def _grant_spec(grant: Grant, *, at: datetime, masking: MaskingPolicy | None) -> GrantSpec:
     return GrantSpec(
         id=str(grant.pk),
         identity=str(grant.identity_id),
@@ -73,4 +94,5 @@ def _grant_spec(grant: Grant, *, at: datetime) -> GrantSpec:
         starts_at=grant.starts_at if grant.starts_at > at else None,
         access_level=grant.access_level,
         scope=GrantScope(grant.scope),
+        masking=masking.name if masking else "",
     )

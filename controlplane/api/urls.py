@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("controlplane.resources.urls")),
     path("", include("controlplane.access.urls")),
     path("", include("controlplane.policies.urls")),
+    path("", include("controlplane.masking.urls")),
     path("", include("controlplane.audit.urls")),
     path("", include("controlplane.audit.export.urls")),
     path("", include("controlplane.federation.urls")),

@@ -59,3 +59,25 @@ def _check_fernet_key(position: int, key: str) -> None:
             f"GATEHOUSE_ENCRYPTION_KEY: key #{position} is not a valid Fernet key; "
             + FERNET_KEY_HINT
         ) from None
+
+
+MASKING_KEY_BYTES = 32
+
+
+def masking_key_from_env() -> str:
+    """GATEHOUSE_MASKING_KEY(_FILE): the deployment's masking key as 64 hex digits (32
+    bytes), lowercased; "" when unset (then the control plane makes and stores one)."""
+    raw = env_secret("GATEHOUSE_MASKING_KEY").strip().lower()
+    if raw == "":
+        return ""
+    try:
+        size = len(bytes.fromhex(raw))
+    except ValueError:
+        size = -1
+    if size != MASKING_KEY_BYTES:
+        # Never echo the value.
+        raise ImproperlyConfigured(
+            "GATEHOUSE_MASKING_KEY must be 64 hex digits (32 bytes); generate one with "
+            '`python -c "import secrets; print(secrets.token_hex(32))"`'
+        )
+    return raw

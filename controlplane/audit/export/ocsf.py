@@ -7,7 +7,7 @@ Classes (requirements checked against the OCSF 1.3.0 schema, see the tests):
 | sign-ins/outs, token minting and exchange, agent logins, refused connections | Auth. 3002 |
 | database statements and cancel requests | Datastore Activity 6005 |
 | model, tool and HTTP calls (``llm.call``, ``tool.call``, ``http.request``) | API Activity 6003 |
-| masking (``masking.applied``) | Data Security Finding 2006 |
+| masking (``masking.applied``, ``masking.failed``) | Data Security Finding 2006 |
 | blocked/held commands (``guardrail.*``), missing agent events | Detection Finding 2004 |
 | accounts and ephemeral database roles created or dropped | Account Change 3001 |
 | grants, access requests, resources, policies, keys, agents, issuers | Entity Management 3004 |
@@ -329,6 +329,19 @@ def _masking_applied(entry: Entry) -> Event:
     }
 
 
+def _masking_failed(entry: Entry) -> Event:
+    # Never a leak (the value was redacted or the statement ended), but a finding to review:
+    # results came out more redacted than the policy asked, or a statement was cut short.
+    ended = (entry.get("payload") or {}).get("action") == "statement_ended"
+    return {
+        **_masking_applied(entry),
+        "severity_id": SEVERITY_MEDIUM,
+        "finding_info": _finding_info(
+            entry, "Masking failed: statement ended" if ended else "Masking failed: value redacted"
+        ),
+    }
+
+
 DETECTIONS = {
     "guardrail.denied": ((2, "Denied"), (2, "Blocked"), "Command blocked by a guardrail"),
     "guardrail.held": ((OTHER, "Held"), (14, "Delayed"), "Command held for approval"),
@@ -409,6 +422,8 @@ ENTITY_TYPES = {
     "service_account": "Service Account Binding",
     "audit": "Audit Log",
     "log_key": "Log Signing Key",
+    "masking_policy": "Masking Policy",
+    "masking_key": "Masking Key",
 }
 ENTITY_ACTIVITIES = {
     "created": (1, "Create"),
@@ -491,6 +506,7 @@ _MAPPERS: dict[str, Callable[[Entry], Event]] = {
     "llm.call": _api_activity,
     "tool.call": _api_activity,
     "masking.applied": _masking_applied,
+    "masking.failed": _masking_failed,
     "guardrail.denied": _detection,
     "guardrail.held": _detection,
     "audit.agent_seq_gap": _detection,
