@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from controlplane.masking.models import MaskingPolicy
@@ -21,6 +22,26 @@ class CustomPatternSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=63), required=False, default=list
     )
     context_required = serializers.BooleanField(required=False, default=False)
+
+
+class GroupNamesField(serializers.ListField):
+    """Group names in; the sorted names of a policy's groups out."""
+
+    child = serializers.CharField(max_length=150)
+
+    def to_representation(self, data: Any) -> list[str]:
+        return sorted(group.name for group in data.all())
+
+
+@extend_schema_field({"type": "string", "nullable": True, "readOnly": True})
+class UsernameField(serializers.Field):
+    """Who made or last changed the policy (null: an operator's shell command)."""
+
+    def __init__(self) -> None:
+        super().__init__(read_only=True)
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.get_username())
 
 
 def _names_to(child: serializers.Field) -> serializers.DictField:
@@ -43,9 +64,7 @@ class MaskingPolicySerializer(serializers.Serializer):
     applies_to = serializers.ChoiceField(
         choices=MaskingPolicy.AppliesTo.choices, default=MaskingPolicy.AppliesTo.EVERYONE
     )
-    groups = serializers.ListField(
-        child=serializers.CharField(max_length=150), required=False, default=list
-    )
+    groups = GroupNamesField(required=False, default=list)
     priority = serializers.IntegerField(default=0, min_value=-1000000, max_value=1000000)
     enabled = serializers.BooleanField(default=True)
     default_strategy = serializers.CharField(default="redact")
@@ -64,17 +83,5 @@ class MaskingPolicySerializer(serializers.Serializer):
     max_value_bytes = serializers.IntegerField(min_value=1, default=1024 * 1024)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
-    created_by = serializers.CharField(read_only=True, allow_null=True)
-    updated_by = serializers.CharField(read_only=True, allow_null=True)
-
-    def to_representation(self, instance: MaskingPolicy) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(instance)
-        data["resource"] = instance.resource.name if instance.resource_id else None
-        data["groups"] = sorted(group.name for group in instance.groups.all())
-        data["created_by"] = _username(instance.created_by)
-        data["updated_by"] = _username(instance.updated_by)
-        return data
-
-
-def _username(user: Any) -> str | None:
-    return user.get_username() if user is not None else None
+    created_by = UsernameField()
+    updated_by = UsernameField()

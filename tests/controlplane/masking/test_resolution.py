@@ -15,7 +15,9 @@ from tests.controlplane.masking.conftest import join, policy
 
 
 def grant(bob: User, identity: User, resource: Resource) -> Grant:
-    return grant_create(actor=bob, identity=identity, resource=resource, duration=timedelta(hours=1))
+    return grant_create(
+        actor=bob, identity=identity, resource=resource, duration=timedelta(hours=1)
+    )
 
 
 def resolved(grant: Grant) -> str | None:
