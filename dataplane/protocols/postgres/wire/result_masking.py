@@ -51,6 +51,7 @@ from typing import Final
 from dataplane.masking.values import MaskingFailed, ValueMasker
 from dataplane.protocols.postgres.wire import messages as m
 from dataplane.protocols.postgres.wire.copy_rows import TEXT_DEFAULTS, CopyRows, copy_format
+from dataplane.protocols.postgres.wire.errors import ProtocolViolation
 from dataplane.protocols.postgres.wire.pgtypes import ColumnFunction, column_function
 from dataplane.protocols.postgres.wire.reader import BodyReader, decode_text
 
@@ -65,6 +66,7 @@ _CLEARS_PREPARED = frozenset({b"DEALLOCATE ALL\x00", b"DISCARD ALL\x00"})
 _MAX_CACHED_SHAPES = 256
 
 _INT16 = struct.Struct("!h")
+_UINT16 = struct.Struct("!H")
 _INT32 = struct.Struct("!i")
 _NULL = _INT32.pack(-1)
 
@@ -83,6 +85,7 @@ class RowPlan:
 class _Prepared:
     query: str
     columns: tuple[Column, ...] | None = None  # from Describe('S'); formats not yet known
+    plans: dict[tuple[int, ...], RowPlan] = field(default_factory=dict)  # by Bind's formats
 
 
 @dataclass(slots=True)
@@ -302,8 +305,15 @@ class ResultMasker:
         portal = self._portals.get(head.portal) if isinstance(head, _Execute) else None
         if portal is None:
             raise MaskingFailed("the shape of this result is unknown")
-        self._plan = self._shapes.plan(_portal_columns(portal))
-        return self._plan
+        if portal.columns is not None:  # described as a portal: formats included
+            self._plan = self._shapes.plan(portal.columns)
+            return self._plan
+        plans = portal.statement.plans
+        plan = plans.get(portal.formats)
+        if plan is None:
+            plan = plans[portal.formats] = self._shapes.plan(_bound_columns(portal))
+        self._plan = plan
+        return plan
 
     # -- client messages -----------------------------------------------------------------------
     def _client_query(self, body: bytes) -> None:
@@ -321,7 +331,7 @@ class ResultMasker:
         self._queue.append(_Describe(describe.kind, describe.name))
 
     def _client_execute(self, body: bytes) -> None:
-        self._queue.append(_Execute(m.parse_execute(body).portal))
+        self._queue.append(_Execute(parse_execute_portal(body)))
 
     def _client_close(self, body: bytes) -> None:
         close = m.parse_close(body)
@@ -381,6 +391,7 @@ class ResultMasker:
         if describe.kind == "S":
             if (statement := self._statements.get(describe.name)) is not None:
                 statement.columns = columns
+                statement.plans.clear()
         elif (portal := self._portals.get(describe.name)) is not None:
             portal.columns = columns
 
@@ -542,14 +553,35 @@ def parse_row_description(body: bytes) -> tuple[Column, ...]:
 
 
 def parse_bind_formats(body: bytes) -> _Bind:
-    """Bind: portal, statement and the result format codes (0, 1 or one per column)."""
-    reader = BodyReader(body, "Bind")
-    portal, statement = reader.cstring(), reader.cstring()
-    reader.skip(2 * reader.count())  # parameter format codes
-    reader.skip_values("parameter")
-    formats = tuple(reader.int16() for _ in range(reader.count()))
-    reader.end()
-    return _Bind(portal, statement, formats)
+    """Bind: portal, statement and the result format codes (0, 1 or one per column).
+
+    On every extended-protocol execution, so read with struct at offsets rather than
+    through BodyReader; any inconsistency is still a ProtocolViolation."""
+    try:
+        portal_end = body.index(0)
+        statement_end = body.index(0, portal_end + 1)
+        offset = statement_end + 3 + 2 * _UINT16.unpack_from(body, statement_end + 1)[0]
+        (parameters,) = _UINT16.unpack_from(body, offset)
+        offset += 2
+        for _ in range(parameters):
+            (size,) = _INT32.unpack_from(body, offset)
+            offset += 4 + max(size, 0)
+        (count,) = _UINT16.unpack_from(body, offset)
+        formats = struct.unpack_from(f"!{count}h", body, offset + 2)
+    except (ValueError, struct.error) as error:
+        raise ProtocolViolation("invalid Bind message: truncated") from error
+    if offset + 2 + 2 * count != len(body):
+        raise ProtocolViolation("invalid Bind message: unexpected trailing bytes")
+    portal = decode_text(body[:portal_end])
+    return _Bind(portal, decode_text(body[portal_end + 1 : statement_end]), formats)
+
+
+def parse_execute_portal(body: bytes) -> str:
+    """Execute: the portal's name (the row limit does not change a row's shape)."""
+    end = body.find(0)
+    if end < 0 or len(body) != end + 5:
+        raise ProtocolViolation("invalid Execute message")
+    return decode_text(body[:end]) if end else ""
 
 
 def function_result_format(body: bytes) -> int:
@@ -563,11 +595,9 @@ def function_result_format(body: bytes) -> int:
     return result_format
 
 
-def _portal_columns(portal: _Portal) -> tuple[Column, ...]:
-    """A portal's columns with their formats: as Describe('P') said, or the statement's
-    columns with Bind's result formats (none: all text; one: for all; else one each)."""
-    if portal.columns is not None:
-        return portal.columns
+def _bound_columns(portal: _Portal) -> tuple[Column, ...]:
+    """The statement's columns with Bind's result formats (none: all text; one: for all;
+    else one each)."""
     columns = portal.statement.columns
     if columns is None:
         raise MaskingFailed("the shape of this result is unknown")

@@ -17,6 +17,7 @@ from dataplane.masking.custom import CustomRules
 from dataplane.masking.engine import MaskingEngine
 from dataplane.masking.values import MaskingFailed, MaskingTally
 from dataplane.protocols.postgres.wire import messages as m
+from dataplane.protocols.postgres.wire.errors import ProtocolViolation
 from dataplane.protocols.postgres.wire.framing import MessageFramer
 from dataplane.protocols.postgres.wire.pgtypes import (
     BYTEA,
@@ -33,6 +34,7 @@ from dataplane.protocols.postgres.wire.pgtypes import (
 from dataplane.protocols.postgres.wire.result_masking import (
     MASKING_FAILED_SQLSTATE,
     ResultMasker,
+    parse_bind_formats,
 )
 from tests.dataplane.protocols.postgres import pgbytes as pg
 
@@ -568,3 +570,14 @@ def test_a_column_rule_nulls_typed_and_opaque_columns_whatever_their_content():
         pg.ready_for_query("I"),
     )
     assert rows(received) == [[None, None, b"\\x0304", b"12.50"]]
+
+
+def test_bind_is_read_with_its_result_formats_and_malformed_ones_are_refused():
+    body = bind_formats("p", "s", (0, 1))[5:]
+    bound = parse_bind_formats(body)
+    assert (bound.portal, bound.statement, bound.formats) == ("p", "s", (0, 1))
+    with_values = pg.bind("", "s", [b"abc", None])[5:]
+    assert parse_bind_formats(with_values).formats == (0,)
+    for broken in (body[:-1], body + b"\x00", b"p", body[:4]):
+        with pytest.raises(ProtocolViolation):
+            parse_bind_formats(broken)
