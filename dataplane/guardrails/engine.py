@@ -1,0 +1,141 @@
+"""The guardrail engine: judge a SQL text under a policy, sans I/O.
+
+The agent calls `judge` for every statement it sees (simple Query, Parse); the control
+plane's simulation calls it over the audit log. Parsing dominates the cost, so facts are
+cached by text (`FactsCache`, shared between engines): a statement seen before is judged
+from its facts alone, and a new policy reuses the cache without parsing again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from dataplane.guardrails.extract import extract_facts
+from dataplane.guardrails.facts import StatementFacts
+from dataplane.guardrails.rules import Decision, GuardrailPolicy, Rule
+
+UNPARSEABLE_RULE = "unparseable"
+ENGINE_FAILURE_RULE = "engine-failure"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The engine's answer for one SQL text.
+
+    `rule` names the rule that decided (None when allowed); `reason` is a message fit for
+    the client; `statement_index` is which statement of a multi-statement text it concerns;
+    `max_rows` is the policy's cap on rows returned, for the agent to enforce.
+    """
+
+    decision: Decision
+    rule: str | None = None
+    reason: str = ""
+    statement_index: int | None = None
+    max_rows: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision is Decision.ALLOW
+
+
+class FactsCache:
+    """A bounded LRU of statement facts keyed by the exact SQL text."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        if capacity < 1:
+            raise ValueError("the facts cache needs room for at least one text")
+        self.capacity = capacity
+        self.parses = 0  # how many texts were parsed: the cache's misses
+        self._entries: OrderedDict[str, tuple[StatementFacts, ...]] = OrderedDict()
+
+    def facts(self, sql: str) -> tuple[StatementFacts, ...]:
+        """Facts of `sql`, parsed once and then served from the cache."""
+        entry = self._entries.get(sql)
+        if entry is not None:
+            self._entries.move_to_end(sql)
+            return entry
+        entry = extract_facts(sql)
+        self.parses += 1
+        self._entries[sql] = entry
+        if len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class Guardrails:
+    """Judges SQL texts under one policy; build a new one (sharing the cache) to change it."""
+
+    def __init__(self, policy: GuardrailPolicy, cache: FactsCache | None = None) -> None:
+        self.policy = policy
+        self.cache = cache if cache is not None else FactsCache()
+
+    def judge(self, sql: str) -> Verdict:
+        """Allow, deny or hold `sql`; every statement is judged and the strongest verdict wins.
+
+        Fails closed: an exception anywhere in here is a deny that says so.
+        """
+        try:
+            return self._judge(sql)
+        except Exception as error:
+            return Verdict(
+                Decision.DENY,
+                ENGINE_FAILURE_RULE,
+                f"guardrails could not judge the statement ({type(error).__name__}); denied",
+            )
+
+    def judge_facts(self, statements: tuple[StatementFacts, ...]) -> Verdict:
+        """Judge facts extracted earlier (the simulation replays stored facts this way)."""
+        strongest = Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
+        for facts in statements:
+            verdict = self._judge_statement(facts)
+            if verdict.decision.strength > strongest.decision.strength:
+                strongest = verdict
+            if strongest.decision is Decision.DENY:
+                break
+        return strongest
+
+    def _judge(self, sql: str) -> Verdict:
+        return self.judge_facts(self.cache.facts(sql))
+
+    def _judge_statement(self, facts: StatementFacts) -> Verdict:
+        strongest: Verdict | None = None
+        for rule in self.policy.rules:
+            what = rule.violation(facts)
+            if what is not None:
+                strongest = _stronger(strongest, self._verdict(rule, what, facts.index))
+        for why in self._cannot_judge(facts):
+            unjudged = self._unjudged_verdict(why, facts.index)
+            strongest = _stronger(strongest, unjudged)
+        return strongest or Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
+
+    def _cannot_judge(self, facts: StatementFacts) -> list[str]:
+        untrusted = sorted(
+            str(p) for p in facts.procedures if p.name not in self.policy.trusted_procedures
+        )
+        calls = [f"CALL {name} runs a procedure whose body is unknown" for name in untrusted]
+        return [*facts.opaque, *calls]
+
+    def _verdict(self, rule: Rule, what: str, index: int) -> Verdict:
+        decision = Decision(rule.verdict)
+        verb = "denies" if decision is Decision.DENY else "holds for approval"
+        reason = f'guardrail "{rule.name}" {verb} {what}'
+        return Verdict(decision, rule.name, reason, index, self.policy.max_rows)
+
+    def _unjudged_verdict(self, why: str, index: int) -> Verdict:
+        decision = self.policy.unparseable
+        verb = {Decision.DENY: "denies", Decision.HOLD: "holds for approval"}.get(decision)
+        if verb is None:
+            return Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
+        reason = f"guardrails {verb} a statement they cannot judge: {why}"
+        return Verdict(decision, UNPARSEABLE_RULE, reason, index, self.policy.max_rows)
+
+
+def _stronger(current: Verdict | None, candidate: Verdict) -> Verdict:
+    """The stronger of two verdicts; on a tie the first found (the policy's order) stays."""
+    if current is None or candidate.decision.strength > current.decision.strength:
+        return candidate
+    return current

@@ -1,0 +1,401 @@
+"""Parse a SQL text with libpg_query (pglast) and walk each statement's tree into facts.
+
+One walk visits every node, so a function call or a write hidden in a CTE, a subquery, a
+function argument, a DEFAULT or an EXPLAIN ANALYZE is found where PostgreSQL would run it.
+CTE names are scoped as PostgreSQL scopes them: a name is a CTE only where its WITH is visible
+(a non-recursive CTE does not see itself), otherwise it is a relation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.enums import AlterTableType, ObjectType, VariableSetKind
+from pglast.parser import ParseError
+
+from dataplane.guardrails import catalog
+from dataplane.guardrails.facts import FunctionName, RelationName, StatementFacts, unparseable
+
+_DROPPING_SUBCOMMANDS = frozenset({AlterTableType.AT_DropColumn, AlterTableType.AT_DropConstraint})
+_RELATION_OBJECTS = frozenset(
+    {
+        ObjectType.OBJECT_TABLE,
+        ObjectType.OBJECT_VIEW,
+        ObjectType.OBJECT_MATVIEW,
+        ObjectType.OBJECT_FOREIGN_TABLE,
+        ObjectType.OBJECT_SEQUENCE,
+        ObjectType.OBJECT_INDEX,
+    }
+)
+_COMMAND_NAMES = {
+    "VariableSetStmt": "SET",
+    "VariableShowStmt": "SHOW",
+    "TransactionStmt": "transaction control",
+    "CreateStmt": "CREATE TABLE",
+    "IndexStmt": "CREATE INDEX",
+    "ViewStmt": "CREATE VIEW",
+    "CreateTableAsStmt": "CREATE TABLE AS",
+    "CreatedbStmt": "CREATE DATABASE",
+    "DropdbStmt": "DROP DATABASE",
+    "GrantStmt": "GRANT/REVOKE",
+    "GrantRoleStmt": "GRANT/REVOKE role",
+    "DoStmt": "DO",
+    "CallStmt": "CALL",
+}
+_TRUE_TEXTS = frozenset({"t", "true", "y", "yes", "on", "1"})
+
+
+def extract_facts(sql: str) -> tuple[StatementFacts, ...]:
+    """Facts of each statement in `sql`; a text that does not parse is one opaque statement."""
+    try:
+        statements = parse_sql(sql)
+    except ParseError as error:
+        return (unparseable(0, f"the statement does not parse ({error})"),)
+    if not statements:
+        return ()
+    return tuple(_facts_of(index, raw.stmt) for index, raw in enumerate(statements) if raw.stmt)
+
+
+def _facts_of(index: int, stmt: ast.Node) -> StatementFacts:
+    walk = _Walk()
+    walk.visit(stmt, frozenset(), executes=True)
+    return StatementFacts(
+        index=index,
+        command=command_name(stmt),
+        classes=tuple(walk.classes),
+        writes=tuple(walk.writes),
+        relations=frozenset(walk.relations),
+        functions=frozenset(walk.functions),
+        procedures=frozenset(walk.procedures),
+        parameters=frozenset(walk.parameters),
+        unguarded=tuple(walk.unguarded),
+        opaque=tuple(walk.opaque),
+    )
+
+
+def command_name(stmt: ast.Node) -> str:
+    """The command as a client would name it: "DROP TABLE", "ALTER TABLE", "SELECT"."""
+    kind = type(stmt).__name__
+    if isinstance(stmt, ast.DropStmt) and stmt.removeType is not None:
+        return "DROP " + _object_name(ObjectType(stmt.removeType))
+    if isinstance(stmt, ast.CopyStmt):
+        direction = "COPY FROM" if stmt.is_from else "COPY TO"
+        return direction + (" PROGRAM" if stmt.is_program else "")
+    if kind in _COMMAND_NAMES:
+        return _COMMAND_NAMES[kind]
+    words = re.findall(r"[A-Z][a-z]*", kind.removesuffix("Stmt"))
+    return " ".join(words).upper() or kind
+
+
+def _object_name(kind: ObjectType) -> str:
+    name = kind.name.removeprefix("OBJECT_").replace("_", " ")
+    return {"MATVIEW": "MATERIALIZED VIEW"}.get(name, name)
+
+
+def _dotted(names: tuple[ast.Node, ...] | None) -> tuple[str | None, str]:
+    """(schema, name) of a qualified name given as String nodes; the catalog part is dropped."""
+    parts = [_text(n) for n in names or () if isinstance(n, ast.String)]
+    if not parts:
+        return None, "?"
+    return (parts[-2] if len(parts) > 1 else None), parts[-1]
+
+
+@dataclass
+class _Walk:
+    """One statement's walk: collects facts as it visits nodes."""
+
+    classes: list[tuple[str, str]] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+    relations: set[RelationName] = field(default_factory=set)
+    functions: set[FunctionName] = field(default_factory=set)
+    procedures: set[FunctionName] = field(default_factory=set)
+    parameters: set[str] = field(default_factory=set)
+    unguarded: list[str] = field(default_factory=list)
+    opaque: list[str] = field(default_factory=list)
+
+    def visit(self, node: object, ctes: frozenset[str], *, executes: bool) -> None:
+        """Visit `node` and everything below it.
+
+        `ctes` are the CTE names visible here; `executes` is False under a plain EXPLAIN,
+        which plans its statement without running it (no writes, no classes, still names).
+        """
+        if isinstance(node, tuple | list):
+            for item in node:
+                self.visit(item, ctes, executes=executes)
+            return
+        if not isinstance(node, ast.Node):
+            return
+        with_clause = getattr(node, "withClause", None)
+        if isinstance(with_clause, ast.WithClause):
+            ctes = self._visit_ctes(with_clause, ctes, executes=executes)
+        if self._visit_special(node, ctes, executes=executes):
+            return
+        self._visit_children(node, ctes, executes=executes, skip="withClause")
+
+    def _visit_children(
+        self, node: ast.Node, ctes: frozenset[str], *, executes: bool, skip: str = ""
+    ) -> None:
+        for slot in type(node).__slots__:  # type: ignore[attr-defined]  # pglast declares them
+            if slot != skip:
+                self.visit(getattr(node, slot), ctes, executes=executes)
+
+    def _visit_ctes(
+        self, clause: ast.WithClause, outer: frozenset[str], *, executes: bool
+    ) -> frozenset[str]:
+        ctes = [c for c in clause.ctes or () if isinstance(c, ast.CommonTableExpr)]
+        every = outer | {c.ctename for c in ctes if c.ctename}
+        visible = set(outer)
+        for cte in ctes:
+            scope = every if clause.recursive else frozenset(visible)
+            self.visit(cte.ctequery, scope, executes=executes)
+            if cte.ctename:
+                visible.add(cte.ctename)
+        return every
+
+    def _visit_special(self, node: ast.Node, ctes: frozenset[str], *, executes: bool) -> bool:
+        """Record what `node` itself means; True if its children need no generic walk."""
+        kind = type(node).__name__
+        if executes and kind.endswith("Stmt"):
+            self._classify_statement(node, kind)
+        visitor = _SPECIAL.get(kind)
+        return visitor(self, node, ctes, executes) if visitor else False
+
+    def _classify_statement(self, node: ast.Node, kind: str) -> None:
+        classes = catalog.STATEMENT_NODE_CLASSES.get(kind)
+        if classes is None and kind not in catalog.PLAIN_STATEMENTS:
+            classes = frozenset({"ddl"})
+        what = command_name(node)
+        for cls in sorted(classes or ()):
+            self.classes.append((cls, what))
+        if classes and classes & catalog.WRITING_CLASSES:
+            self.writes.append(what)
+        if kind == "NotifyStmt":
+            self.writes.append(what)
+
+    # --- nodes with a meaning of their own ---------------------------------------------
+
+    def _range_var(self, node: ast.RangeVar, ctes: frozenset[str], executes: bool) -> bool:
+        if node.relname and not (node.schemaname is None and node.relname in ctes):
+            self.relations.add(RelationName(node.schemaname, node.relname))
+        return True
+
+    def _func_call(self, node: ast.FuncCall, ctes: frozenset[str], executes: bool) -> bool:
+        schema, name = _dotted(node.funcname)
+        function = FunctionName(schema, name)
+        self.functions.add(function)
+        if executes and catalog.name_matches(name, catalog.WRITING_FUNCTIONS):
+            self.writes.append(f"{function}()")
+        if executes and name == "set_config":
+            self._set_config(function, node.args)
+        if executes and name == "pg_notify":
+            self.classes.append(("listen_notify", f"{function}()"))
+        return False
+
+    def _set_config(self, function: FunctionName, args: tuple[ast.Node, ...] | None) -> None:
+        first = args[0] if args else None
+        literal = first.val if isinstance(first, ast.A_Const) else None
+        parameter = _text(literal).lower() if isinstance(literal, ast.String) else "*"
+        self.parameters.add(parameter)
+        self.classes.append(("set_parameter", f"{function}('{parameter}')"))
+
+    def _variable_set(
+        self, node: ast.VariableSetStmt, ctes: frozenset[str], executes: bool
+    ) -> bool:
+        if node.kind == VariableSetKind.VAR_RESET_ALL:
+            self.parameters.add("*")
+        elif node.name:
+            self.parameters.add(node.name.lower())
+        return False
+
+    def _modify(self, node: ast.Node, ctes: frozenset[str], executes: bool) -> bool:
+        if not executes:
+            return False
+        relation = getattr(node, "relation", None)
+        target = relation.relname if isinstance(relation, ast.RangeVar) else "?"
+        verb = {"InsertStmt": "INSERT INTO", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE FROM"}
+        what = f"{verb.get(type(node).__name__, 'MERGE INTO')} {target}"
+        self.writes.append(what)
+        if isinstance(node, ast.UpdateStmt | ast.DeleteStmt) and not _restricts(node.whereClause):
+            self.unguarded.append(f"{what} without a WHERE clause that restricts rows")
+        return False
+
+    def _select(self, node: ast.SelectStmt, ctes: frozenset[str], executes: bool) -> bool:
+        if executes and node.lockingClause:
+            self.writes.append("SELECT ... FOR UPDATE/SHARE (row locks)")
+        if executes and node.intoClause:
+            self.writes.append("SELECT INTO (creates a table)")
+            self.classes.append(("ddl", "SELECT INTO"))
+        return False
+
+    def _copy(self, node: ast.CopyStmt, ctes: frozenset[str], executes: bool) -> bool:
+        if not executes:
+            return False
+        what = command_name(node)
+        if node.is_program:
+            self.classes.append(("copy_program", what))
+            self.writes.append(what)
+        elif node.filename:
+            self.classes.append(("copy_server_file", f"{what} server file"))
+            self.writes.append(f"{what} server file")
+        elif node.is_from:
+            self.writes.append(what)
+        return False
+
+    def _explain(self, node: ast.ExplainStmt, ctes: frozenset[str], executes: bool) -> bool:
+        self.visit(node.query, ctes, executes=executes and _explain_runs(node))
+        return True
+
+    def _drop(self, node: ast.DropStmt, ctes: frozenset[str], executes: bool) -> bool:
+        if node.removeType is not None and ObjectType(node.removeType) in _RELATION_OBJECTS:
+            for name in node.objects or ():
+                if isinstance(name, tuple):  # a qualified name: a tuple of String nodes
+                    self.relations.add(RelationName(*_dotted(name)))
+        return False
+
+    def _alter_table(self, node: ast.AlterTableStmt, ctes: frozenset[str], executes: bool) -> bool:
+        subcommands = {getattr(c, "subtype", None) for c in node.cmds or ()}
+        if executes and subcommands & _DROPPING_SUBCOMMANDS:
+            self.classes.append(("drop", "ALTER TABLE ... DROP"))
+        return False
+
+    def _call(self, node: ast.CallStmt, ctes: frozenset[str], executes: bool) -> bool:
+        call = node.funccall
+        if isinstance(call, ast.FuncCall):
+            procedure = FunctionName(*_dotted(call.funcname))
+            self.procedures.add(procedure)
+            if executes:
+                self.writes.append(f"CALL {procedure}")
+            self.visit(call.args, ctes, executes=executes)
+        return True
+
+    def _do(self, node: ast.DoStmt, ctes: frozenset[str], executes: bool) -> bool:
+        self.opaque.append("a DO block runs procedural code the rules cannot judge")
+        return True
+
+    def _execute(self, node: ast.ExecuteStmt, ctes: frozenset[str], executes: bool) -> bool:
+        self.opaque.append(f"EXECUTE {node.name} runs a prepared statement whose text is unknown")
+        return False
+
+    def _create_function(
+        self, node: ast.CreateFunctionStmt, ctes: frozenset[str], executes: bool
+    ) -> bool:
+        if node.sql_body is not None:
+            return False  # BEGIN ATOMIC ... END: parsed already, walked as children
+        options = {o.defname: o.arg for o in node.options or () if isinstance(o, ast.DefElem)}
+        language = options.get("language")
+        body = options.get("as")
+        if isinstance(language, ast.String) and language.sval == "sql" and body:
+            self._visit_sql_body(body, ctes)
+        else:
+            self.opaque.append("CREATE FUNCTION with a body in a language the rules cannot judge")
+        self._visit_children(node, ctes, executes=executes)
+        return True
+
+    def _visit_sql_body(self, body: object, ctes: frozenset[str]) -> None:
+        parts = body if isinstance(body, tuple) else ()
+        texts = [_text(b) for b in parts if isinstance(b, ast.String)]
+        for text in texts:
+            try:
+                inner = parse_sql(text)
+            except ParseError as error:
+                self.opaque.append(f"a LANGUAGE sql function body does not parse ({error})")
+                continue
+            for raw in inner:
+                self.visit(raw.stmt, ctes, executes=True)
+
+
+def _text(node: ast.String) -> str:
+    return node.sval or ""
+
+
+def _explain_runs(node: ast.ExplainStmt) -> bool:
+    """EXPLAIN ANALYZE runs its statement; plain EXPLAIN (or ANALYZE false) only plans it."""
+    for option in node.options or ():
+        if isinstance(option, ast.DefElem) and option.defname == "analyze":
+            arg = option.arg
+            if isinstance(arg, ast.String):
+                return _text(arg).lower() not in {"false", "off", "0", "no", "f", "n"}
+            if isinstance(arg, ast.Boolean):
+                return bool(arg.boolval)
+            if isinstance(arg, ast.Integer):
+                return arg.ival != 0
+            return True
+    return False
+
+
+def _restricts(where: object) -> bool:
+    """False for a missing WHERE and for ones that are true of every row.
+
+    Caught: none, `true` and its spellings, `NOT false`, equal constants (`1=1`, `'a'='a'`),
+    a column compared to itself (`id = id`), and OR with any of those. This catches mistakes
+    and lazy evasions, not every tautology (`id > 0` passes): it is a seat belt, not a proof.
+    """
+    return where is not None and not _always_true(where)
+
+
+def _always_true(node: object) -> bool:
+    if isinstance(node, ast.A_Const):
+        return _constant_true(node.val)
+    if isinstance(node, ast.TypeCast):
+        return _always_true(node.arg)
+    if isinstance(node, ast.BoolExpr):
+        args = node.args or ()
+        if node.boolop == 0:  # AND
+            return all(_always_true(a) for a in args)
+        if node.boolop == 1:  # OR
+            return any(_always_true(a) for a in args)
+        return len(args) == 1 and _always_false(args[0])
+    if isinstance(node, ast.A_Expr) and node.kind == 0 and node.name:
+        operator = _dotted(node.name)[1]
+        return operator in {"=", ">=", "<="} and _same_operands(node.lexpr, node.rexpr)
+    return False
+
+
+def _always_false(node: object) -> bool:
+    if isinstance(node, ast.A_Const):
+        value = node.val
+        return isinstance(value, ast.Boolean) and not value.boolval
+    return False
+
+
+def _constant_true(value: object) -> bool:
+    if isinstance(value, ast.Boolean):
+        return bool(value.boolval)
+    if isinstance(value, ast.String):
+        return _text(value).strip().lower() in _TRUE_TEXTS
+    if isinstance(value, ast.Integer):
+        return value.ival != 0
+    return False
+
+
+def _same_operands(left: object, right: object) -> bool:
+    if isinstance(left, ast.A_Const) and isinstance(right, ast.A_Const):
+        return left.isnull is False and left.val == right.val
+    if isinstance(left, ast.ColumnRef) and isinstance(right, ast.ColumnRef):
+        return left.fields == right.fields
+    return False
+
+
+_NodeVisitor = Callable[[_Walk, Any, frozenset[str], bool], bool]
+_SPECIAL: dict[str, _NodeVisitor] = {
+    "RangeVar": _Walk._range_var,
+    "FuncCall": _Walk._func_call,
+    "VariableSetStmt": _Walk._variable_set,
+    "InsertStmt": _Walk._modify,
+    "UpdateStmt": _Walk._modify,
+    "DeleteStmt": _Walk._modify,
+    "MergeStmt": _Walk._modify,
+    "SelectStmt": _Walk._select,
+    "CopyStmt": _Walk._copy,
+    "ExplainStmt": _Walk._explain,
+    "DropStmt": _Walk._drop,
+    "AlterTableStmt": _Walk._alter_table,
+    "CallStmt": _Walk._call,
+    "DoStmt": _Walk._do,
+    "ExecuteStmt": _Walk._execute,
+    "CreateFunctionStmt": _Walk._create_function,
+}
