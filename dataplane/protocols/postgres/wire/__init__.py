@@ -1,6 +1,6 @@
-"""PostgreSQL protocol v3, sans I/O: framing, messages, startup, authentication, upstream login
-and statement tracking. Nothing here touches a socket; the proxy feeds bytes in and writes
-the bytes it gets back."""
+"""PostgreSQL protocol v3, sans I/O: framing, messages, startup, authentication, upstream login,
+statement tracking and result masking. Nothing here touches a socket; the proxy feeds bytes in
+and writes the bytes it gets back."""
 
 from dataplane.protocols.postgres.wire.auth import ScramSha256Client, md5_password
 from dataplane.protocols.postgres.wire.errors import (
@@ -12,6 +12,7 @@ from dataplane.protocols.postgres.wire.errors import (
 )
 from dataplane.protocols.postgres.wire.framing import MessageFramer, StartupFramer
 from dataplane.protocols.postgres.wire.login import LoginState, UpstreamLogin
+from dataplane.protocols.postgres.wire.result_masking import ResultMasker
 from dataplane.protocols.postgres.wire.startup import (
     CancelRequest,
     GSSENCRequest,
@@ -36,6 +37,7 @@ __all__ = [
     "LoginState",
     "MessageFramer",
     "ProtocolViolation",
+    "ResultMasker",
     "SSLRequest",
     "ScramSha256Client",
     "StartupFramer",

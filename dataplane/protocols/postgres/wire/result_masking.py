@@ -30,9 +30,13 @@ of the message that failed, every later message of the statement is dropped (row
 data, command tags, and in the extended protocol everything up to the Sync, as the server
 itself skips to Sync after an error) until ReadyForQuery, whose status 'T' becomes 'E' so the
 client believes its transaction failed, as after a real error. ParameterStatus, notices,
-notifications, CopyInResponse and CopyBothResponse still pass (the client must see them to
-keep its state and to answer a copy). A failure outside any statement (an asynchronous
-notice or notification) drops only that message.
+notifications and CopyInResponse still pass (the client must see them to keep its state and
+to answer a copy-in). A CopyBothResponse (a replication stream) cannot be inspected and is
+replaced by the error. A failure outside any statement (an asynchronous notice or
+notification) drops only that message.
+
+Unchanged messages are re-framed from their type and body (the same bytes); a held COPY row
+makes a CopyData return b"".
 
 Tallies: the ResultMasker never calls masker.statement_finished(); the proxy does, when the
 StatementTracker reports a statement finished. `take_failures()` returns the reasons of the
@@ -60,7 +64,7 @@ MASKED_ERROR_FIELDS: Final = frozenset(b"MDHW")
 # Server messages that still reach the client after a failure ended the statement.
 _KEPT_AFTER_FAILURE: Final = frozenset(
     {m.PARAMETER_STATUS, m.NOTICE_RESPONSE, m.NOTIFICATION_RESPONSE, m.COPY_IN_RESPONSE}
-    | {m.COPY_BOTH_RESPONSE, m.READY_FOR_QUERY}
+    | {m.READY_FOR_QUERY}
 )
 _CLEARS_PREPARED = frozenset({b"DEALLOCATE ALL\x00", b"DISCARD ALL\x00"})
 _MAX_CACHED_SHAPES = 256
