@@ -77,19 +77,24 @@ class MaskingEngine:
 
     # Detection
 
-    def scan(self, text: str) -> list[Span]:
-        """Validated, context-scored, overlap-resolved spans (character offsets)."""
-        spans = [s for c in self.scanner.candidates(text) if (s := self._span(text, c))]
+    def scan(self, text: str, context: str = "") -> list[Span]:
+        """Validated, context-scored, overlap-resolved spans (character offsets).
+
+        `context` is a label the text came with (a column name, a JSON key): it counts as
+        written just before the text, so a column `date_of_birth` labels the date in it.
+        """
+        labelled = _Labelled(text, context)
+        spans = [s for c in self.scanner.candidates(text) if (s := self._span(labelled, c))]
         return resolve([*spans, *self._deny_spans(text)])
 
-    def _span(self, text: str, candidate: Candidate) -> Span | None:
+    def _span(self, labelled: "_Labelled", candidate: Candidate) -> Span | None:
         rec = self.recognizers[candidate.recognizer_index]
-        value = text[candidate.start : candidate.end]
+        value = labelled.text[candidate.start : candidate.end]
         if rec.normalise is not None:
             value = rec.normalise(value)
         if rec.validator is not None and not rec.validator(value):
             return None
-        has_context = rec.has_context(text, candidate.start, CONTEXT_WINDOW)
+        has_context = bool(rec.context) and labelled.has_context(rec, candidate.start)
         if rec.context_required and not has_context:
             return None
         score = min(1.0, rec.score + (CONTEXT_BOOST if has_context else 0.0))
@@ -105,11 +110,13 @@ class MaskingEngine:
 
     # Masking
 
-    def mask(self, text: str, policy: MaskingPolicy | None = None) -> MaskResult:
-        """The text with every detected value replaced; `[REDACTED]` whole if anything fails."""
+    def mask(self, text: str, policy: MaskingPolicy | None = None, context: str = "") -> MaskResult:
+        """The text with every detected value replaced; `[REDACTED]` whole if anything fails.
+
+        `context`: the text's label (column name), read for context words only."""
         policy = policy or MaskingPolicy()
         try:
-            return apply_spans(text, self.scan(text), policy)
+            return apply_spans(text, self.scan(text, context), policy)
         except Exception:  # fail closed on any recogniser or strategy error
             return MaskResult(REDACTED, {}, failed=1)
 
@@ -128,34 +135,46 @@ class MaskingEngine:
         except Exception:  # fail closed
             return MaskResult(REDACTED, {}, failed=1)
 
-    def mask_json(self, value: JsonValue, policy: MaskingPolicy | None = None) -> JsonMaskResult:
-        """String values masked recursively, JSON inside strings too; key-path rules apply."""
+    def mask_json(
+        self, value: JsonValue, policy: MaskingPolicy | None = None, context: str = ""
+    ) -> JsonMaskResult:
+        """String values masked recursively, JSON inside strings too; key-path rules apply.
+
+        A string's context is its own key (`{"dob": "1985-01-02"}`), else `context`."""
         result = JsonMaskResult(None)
-        result.value = self._json(value, "", policy or MaskingPolicy(), result)
+        result.value = self._json(value, "", policy or MaskingPolicy(), result, context)
         return result
 
     def _json(
-        self, value: JsonValue, path: str, policy: MaskingPolicy, acc: JsonMaskResult
+        self,
+        value: JsonValue,
+        path: str,
+        policy: MaskingPolicy,
+        acc: JsonMaskResult,
+        context: str = "",
     ) -> JsonValue:
         entity = self.custom.key_entity(path) if path else None
         if entity is not None and value is not None:
             text = value if isinstance(value, str) else json.dumps(value)
             return _merge(acc, self._mask_whole(entity, text, policy))
         if isinstance(value, dict):
-            return {k: self._json(v, _join(path, k), policy, acc) for k, v in value.items()}
+            return {
+                k: self._json(v, _join(path, k), policy, acc, context) for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self._json(v, path, policy, acc) for v in value]
+            return [self._json(v, path, policy, acc, context) for v in value]
         if isinstance(value, str):
-            return self._json_string(value, path, policy, acc)
+            return self._json_string(value, path, policy, acc, context)
         return value
 
     def _json_string(
-        self, value: str, path: str, policy: MaskingPolicy, acc: JsonMaskResult
+        self, value: str, path: str, policy: MaskingPolicy, acc: JsonMaskResult, context: str
     ) -> str:
         inner = _embedded_json(value)
         if inner is None:
-            return _merge(acc, self.mask(value, policy))
-        return json.dumps(self._json(inner, path, policy, acc), ensure_ascii=False)
+            label = path.rsplit(".", 1)[-1] if path else context
+            return _merge(acc, self.mask(value, policy, label))
+        return json.dumps(self._json(inner, path, policy, acc, context), ensure_ascii=False)
 
 
 def apply_spans(text: str, spans: Sequence[Span], policy: MaskingPolicy) -> MaskResult:
@@ -172,6 +191,22 @@ def apply_spans(text: str, spans: Sequence[Span], policy: MaskingPolicy) -> Mask
         position = span.end
     parts.append(text[position:])
     return MaskResult("".join(parts), counts)
+
+
+class _Labelled:
+    """A text with its label: context is looked up as if the label were written before it."""
+
+    __slots__ = ("_label", "text")
+
+    def __init__(self, text: str, label: str) -> None:
+        self.text = text
+        self._label = f"{label}: " if label else ""
+
+    def has_context(self, rec: Recognizer, start: int) -> bool:
+        if not self._label or start >= CONTEXT_WINDOW:  # no label, or it is out of reach
+            return rec.has_context(self.text, start, CONTEXT_WINDOW)
+        before = self._label + self.text[:start]
+        return rec.has_context(before, len(before), CONTEXT_WINDOW)
 
 
 def _has_context(text: str, start: int, words: tuple[str, ...]) -> bool:
