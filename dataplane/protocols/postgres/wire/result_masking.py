@@ -73,6 +73,7 @@ _INT16 = struct.Struct("!h")
 _UINT16 = struct.Struct("!H")
 _INT32 = struct.Struct("!i")
 _NULL = _INT32.pack(-1)
+_HEADER = struct.Struct("!BI")  # a message's type and length
 
 Column = tuple[str, int, int]  # name, type OID, format code
 
@@ -151,6 +152,8 @@ class _CopyEnd:
     __slots__ = ()
 
 
+_SYNC: Final = _Sync()  # stateless: one instance serves every Sync
+_COPY_END: Final = _CopyEnd()
 _Pending = (
     _Query | _Parse | _Bind | _Describe | _Execute | _Close | _FunctionCall | _Sync | _CopyEnd
 )
@@ -242,7 +245,10 @@ class ResultMasker:
         """The bytes to send the client for one server message (b"" to send nothing)."""
         try:
             if message_type == m.DATA_ROW:  # the hot path
-                return b"" if self._failed else m.framed(m.DATA_ROW, self._data_row(body))
+                if self._failed:
+                    return b""
+                row = self._data_row(body)
+                return _HEADER.pack(m.DATA_ROW, len(row) + 4) + row
             if message_type == m.COPY_DATA:
                 return self._server_copy_data(body)
             if message_type == m.COPY_DONE:
@@ -253,7 +259,9 @@ class ResultMasker:
             return self._fail(failure.reason)
         if self._failed and message_type not in _KEPT_AFTER_FAILURE:
             return b""
-        return m.framed(message_type, body if out is None else out)
+        if out is not None:
+            body = out
+        return _HEADER.pack(message_type, len(body) + 4) + body
 
     # -- failing closed ----------------------------------------------------------------------
     def _fail(self, reason: str) -> bytes:
@@ -343,13 +351,13 @@ class ResultMasker:
 
     def _client_sync(self, body: bytes) -> None:
         self._discarding_until_sync = False
-        self._queue.append(_Sync())
+        self._queue.append(_SYNC)
 
     def _client_function_call(self, body: bytes) -> None:
         self._queue.append(_FunctionCall(function_result_format(body)))
 
     def _client_copy_end(self, body: bytes) -> None:
-        self._queue.append(_CopyEnd())
+        self._queue.append(_COPY_END)
 
     # -- server messages: the extended protocol's steps ----------------------------------------
     def _server_parse_complete(self, body: bytes) -> None:
