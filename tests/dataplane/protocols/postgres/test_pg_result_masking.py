@@ -581,3 +581,28 @@ def test_bind_is_read_with_its_result_formats_and_malformed_ones_are_refused():
     for broken in (body[:-1], body + b"\x00", b"p", body[:4]):
         with pytest.raises(ProtocolViolation):
             parse_bind_formats(broken)
+
+
+def test_copy_in_the_extended_protocol_takes_its_options_from_the_prepared_statement(talk):
+    talk.client(pg.parse("", "COPY t TO STDOUT (FORMAT csv)"), pg.bind("", ""))
+    talk.client(pg.execute(), pg.sync())
+    received = talk.server(
+        pg.parse_complete(),
+        pg.bind_complete(),
+        copy_out_response(),
+        pg.copy_data(f'"a\tb",{EMAIL}\n'.encode()),
+        pg.message("c"),
+        pg.command_complete("COPY 1"),
+        pg.ready_for_query("I"),
+    )
+    assert kinds(received) == "12HdcCZ"
+    assert copied(received) == b'"a\tb","[EMAIL_ADDRESS]"\n'
+
+
+def test_a_masking_failure_during_copy_drops_the_rest_of_the_copy():
+    talk = Conversation(EngineMasker(fail_on="SLOW"))
+    received = copy_conversation(
+        talk, "COPY t TO STDOUT", b"1\tfine\n", b"2\tSLOW\n", f"3\t{EMAIL}\n".encode()
+    )
+    assert kinds(received) == "HdEZ"
+    assert copied(received) == b"1\tfine\n"
