@@ -55,12 +55,21 @@ from typing import Final
 from dataplane.masking.values import MaskingFailed, ValueMasker
 from dataplane.protocols.postgres.wire import messages as m
 from dataplane.protocols.postgres.wire.copy_rows import TEXT_DEFAULTS, CopyRows, copy_format
-from dataplane.protocols.postgres.wire.errors import ProtocolViolation
 from dataplane.protocols.postgres.wire.pgtypes import ColumnFunction, column_function
 from dataplane.protocols.postgres.wire.reader import BodyReader, decode_text
+from dataplane.protocols.postgres.wire.result_bodies import (
+    BindFormats,
+    Column,
+    ValueChange,
+    function_result_format,
+    mask_error_fields,
+    parse_bind_formats,
+    parse_execute_portal,
+    parse_row_description,
+    with_changes,
+)
 
 MASKING_FAILED_SQLSTATE: Final = "XX000"  # internal_error: nothing the client did wrong
-MASKED_ERROR_FIELDS: Final = frozenset(b"MDHW")
 # Server messages that still reach the client after a failure ended the statement.
 _KEPT_AFTER_FAILURE: Final = frozenset(
     {m.PARAMETER_STATUS, m.NOTICE_RESPONSE, m.NOTIFICATION_RESPONSE, m.COPY_IN_RESPONSE}
@@ -70,12 +79,8 @@ _CLEARS_PREPARED = frozenset({b"DEALLOCATE ALL\x00", b"DISCARD ALL\x00"})
 _MAX_CACHED_SHAPES = 256
 
 _INT16 = struct.Struct("!h")
-_UINT16 = struct.Struct("!H")
 _INT32 = struct.Struct("!i")
-_NULL = _INT32.pack(-1)
 _HEADER = struct.Struct("!BI")  # a message's type and length
-
-Column = tuple[str, int, int]  # name, type OID, format code
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +119,6 @@ class _Parse:
 
 
 @dataclass(slots=True, eq=False)
-class _Bind:
-    portal: str
-    statement: str
-    formats: tuple[int, ...]
-
-
-@dataclass(slots=True, eq=False)
 class _Describe:
     kind: str
     name: str
@@ -155,7 +153,7 @@ class _CopyEnd:
 _SYNC: Final = _Sync()  # stateless: one instance serves every Sync
 _COPY_END: Final = _CopyEnd()
 _Pending = (
-    _Query | _Parse | _Bind | _Describe | _Execute | _Close | _FunctionCall | _Sync | _CopyEnd
+    _Query | _Parse | BindFormats | _Describe | _Execute | _Close | _FunctionCall | _Sync | _CopyEnd
 )
 
 
@@ -284,17 +282,17 @@ class ResultMasker:
             changes = self._masked_values(plan.functions, body)
         except (struct.error, IndexError) as error:
             raise MaskingFailed("a malformed DataRow cannot be inspected") from error
-        return _with_changes(body, changes) if changes else body
+        return with_changes(body, changes) if changes else body
 
     @staticmethod
     def _masked_values(
         functions: tuple[ColumnFunction | None, ...], body: bytes
-    ) -> list[tuple[int, int, bytes | None]]:
+    ) -> list[ValueChange]:
         """(start of the value's length, end of the value, new value) of changed values."""
         unpack = _INT32.unpack_from
         if _INT16.unpack_from(body)[0] != len(functions):
             raise MaskingFailed("a row does not match its description")
-        changes: list[tuple[int, int, bytes | None]] = []
+        changes: list[ValueChange] = []
         offset = 2
         for function in functions:
             (size,) = unpack(body, offset)
@@ -366,7 +364,7 @@ class ResultMasker:
             self._statements[head.name] = _Prepared(head.query)
 
     def _server_bind_complete(self, body: bytes) -> None:
-        if isinstance(head := self._head(), _Bind):
+        if isinstance(head := self._head(), BindFormats):
             self._queue.popleft()
             statement = self._statements.get(head.statement)
             if statement is None:
@@ -439,7 +437,7 @@ class ResultMasker:
     def _step_failed(self, step: _Pending) -> None:
         if isinstance(step, _Parse) and not step.name:
             self._statements.pop("", None)
-        elif isinstance(step, _Bind):
+        elif isinstance(step, BindFormats):
             self._portals.pop(step.portal, None)
 
     def _discard_until_sync(self) -> None:
@@ -549,64 +547,6 @@ class ResultMasker:
         return queue[0] if queue else None
 
 
-# -- message bodies --------------------------------------------------------------------------
-def parse_row_description(body: bytes) -> tuple[Column, ...]:
-    """RowDescription: (name, type OID, format code) of each column."""
-    reader = BodyReader(body, "RowDescription")
-    columns = []
-    for _ in range(reader.count()):
-        name = reader.cstring()
-        reader.skip(6)  # table OID, column number
-        type_oid = reader.uint32()
-        reader.skip(6)  # type size, type modifier
-        columns.append((name, type_oid, reader.int16()))
-    reader.end()
-    return tuple(columns)
-
-
-def parse_bind_formats(body: bytes) -> _Bind:
-    """Bind: portal, statement and the result format codes (0, 1 or one per column).
-
-    On every extended-protocol execution, so read with struct at offsets rather than
-    through BodyReader; any inconsistency is still a ProtocolViolation."""
-    try:
-        portal_end = body.index(0)
-        statement_end = body.index(0, portal_end + 1)
-        offset = statement_end + 3 + 2 * _UINT16.unpack_from(body, statement_end + 1)[0]
-        (parameters,) = _UINT16.unpack_from(body, offset)
-        offset += 2
-        for _ in range(parameters):
-            (size,) = _INT32.unpack_from(body, offset)
-            offset += 4 + max(size, 0)
-        (count,) = _UINT16.unpack_from(body, offset)
-        formats = struct.unpack_from(f"!{count}h", body, offset + 2)
-    except (ValueError, struct.error) as error:
-        raise ProtocolViolation("invalid Bind message: truncated") from error
-    if offset + 2 + 2 * count != len(body):
-        raise ProtocolViolation("invalid Bind message: unexpected trailing bytes")
-    portal = decode_text(body[:portal_end])
-    return _Bind(portal, decode_text(body[portal_end + 1 : statement_end]), formats)
-
-
-def parse_execute_portal(body: bytes) -> str:
-    """Execute: the portal's name (the row limit does not change a row's shape)."""
-    end = body.find(0)
-    if end < 0 or len(body) != end + 5:
-        raise ProtocolViolation("invalid Execute message")
-    return decode_text(body[:end]) if end else ""
-
-
-def function_result_format(body: bytes) -> int:
-    """FunctionCall: the result format code, its last field."""
-    reader = BodyReader(body, "FunctionCall")
-    reader.skip(4)  # function OID
-    reader.skip(2 * reader.count())  # argument format codes
-    reader.skip_values("argument")
-    result_format = reader.int16()
-    reader.end()
-    return result_format
-
-
 def _bound_columns(portal: _Portal) -> tuple[Column, ...]:
     """The statement's columns with Bind's result formats (none: all text; one: for all;
     else one each)."""
@@ -622,35 +562,6 @@ def _bound_columns(portal: _Portal) -> tuple[Column, ...]:
     return tuple((name, oid, code) for (name, oid, _), code in zip(columns, formats, strict=True))
 
 
-def mask_error_fields(body: bytes, mask_text: Callable[[str, str], str]) -> bytes:
-    """ErrorResponse / NoticeResponse with fields M, D, H and W masked."""
-    fields: list[tuple[int, bytes]] = []
-    changed = False
-    reader = BodyReader(body, "ErrorResponse")
-    while (code := reader.byte()) != 0:
-        value = reader.cstring_bytes()
-        if code in MASKED_ERROR_FIELDS:
-            text = decode_text(value)
-            masked = mask_text("", text)
-            if masked != text:
-                value, changed = masked.encode("utf-8").replace(b"\x00", b""), True
-        fields.append((code, value))
-    if not changed:
-        return body
-    return b"".join(bytes([code]) + value + b"\x00" for code, value in fields) + b"\x00"
-
-
 def _masking_error(reason: str) -> bytes:
     message = f"the gateway could not mask this result: {reason}"
     return m.error_response("ERROR", MASKING_FAILED_SQLSTATE, message)
-
-
-def _with_changes(body: bytes, changes: list[tuple[int, int, bytes | None]]) -> bytes:
-    parts: list[bytes] = []
-    last = 0
-    for start, end, value in changes:
-        parts.append(body[last:start])
-        parts.append(_NULL if value is None else _INT32.pack(len(value)) + value)
-        last = end
-    parts.append(body[last:])
-    return b"".join(parts)

@@ -31,10 +31,10 @@ from dataplane.protocols.postgres.wire.pgtypes import (
     UUID,
     VARCHAR,
 )
+from dataplane.protocols.postgres.wire.result_bodies import parse_bind_formats
 from dataplane.protocols.postgres.wire.result_masking import (
     MASKING_FAILED_SQLSTATE,
     ResultMasker,
-    parse_bind_formats,
 )
 from tests.dataplane.protocols.postgres import pgbytes as pg
 
