@@ -127,7 +127,7 @@ class Guardrails:
 
     def _unjudged_verdict(self, why: str, index: int) -> Verdict:
         decision = self.policy.unparseable
-        verb = {Decision.DENY: "denies", Decision.HOLD: "holds for approval"}.get(decision)
+        verb = {Decision.DENY: "deny", Decision.HOLD: "hold for approval"}.get(decision)
         if verb is None:
             return Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
         reason = f"guardrails {verb} a statement they cannot judge: {why}"

@@ -32,7 +32,8 @@ _RELATION_OBJECTS = frozenset(
     }
 )
 _COMMAND_NAMES = {
-    "VariableSetStmt": "SET",
+    "RefreshMatViewStmt": "REFRESH MATERIALIZED VIEW",
+    "LockStmt": "LOCK TABLE",
     "VariableShowStmt": "SHOW",
     "TransactionStmt": "transaction control",
     "CreateStmt": "CREATE TABLE",
@@ -85,10 +86,19 @@ def command_name(stmt: ast.Node) -> str:
     if isinstance(stmt, ast.CopyStmt):
         direction = "COPY FROM" if stmt.is_from else "COPY TO"
         return direction + (" PROGRAM" if stmt.is_program else "")
+    if isinstance(stmt, ast.VariableSetStmt):
+        return _set_command(stmt)
     if kind in _COMMAND_NAMES:
         return _COMMAND_NAMES[kind]
     words = re.findall(r"[A-Z][a-z]*", kind.removesuffix("Stmt"))
     return " ".join(words).upper() or kind
+
+
+def _set_command(stmt: ast.VariableSetStmt) -> str:
+    if stmt.kind == VariableSetKind.VAR_RESET_ALL:
+        return "RESET ALL"
+    verb = "RESET" if stmt.kind == VariableSetKind.VAR_RESET else "SET"
+    return f"{verb} {stmt.name}" if stmt.name else verb
 
 
 def _object_name(kind: ObjectType) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class RelationName:
     """A relation as named in the query, case-folded as PostgreSQL folds it.
 
@@ -25,7 +25,7 @@ class RelationName:
         return self.name if self.schema is None else f"{self.schema}.{self.name}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class FunctionName:
     """A function or procedure as called, with its schema if the call named one."""
 

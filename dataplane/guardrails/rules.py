@@ -123,13 +123,11 @@ class RelationPattern:
             return False
         return self.schema in (None, "*") or schemas is None or self.schema in schemas
 
-    def allows(self, schemas: tuple[str, ...] | None, table: str) -> bool:
-        """True if the pattern covers `table` in every schema it may resolve to."""
+    def allows(self, schema: str | None, table: str) -> bool:
+        """True if the pattern covers `table` in `schema` (None: wherever it may be)."""
         if self.table not in ("*", table):
             return False
-        if self.schema in (None, "*"):
-            return True
-        return schemas is not None and all(s == self.schema for s in schemas)
+        return self.schema in (None, "*") or self.schema == schema
 
 
 @dataclass(frozen=True)
@@ -155,15 +153,19 @@ class RelationAccess:
     def violation(self, facts: StatementFacts) -> str | None:
         if self.search_path is not None and ({"search_path", "*"} & facts.parameters):
             return "a change of search_path"
-        for relation in sorted(facts.relations):
+        for relation in sorted(facts.relations, key=str):
             schemas = self._schemas_of(relation)
             if any(p.matches(schemas, relation.name) for p in self.deny):
                 return f"access to {relation}"
-            if self.allow is not None and not any(
-                p.allows(schemas, relation.name) for p in self.allow
-            ):
+            if self.allow is not None and not self._allowed(schemas, relation.name):
                 return f"access to {relation} (not in the allowed list)"
         return None
+
+    def _allowed(self, schemas: tuple[str, ...] | None, table: str) -> bool:
+        """Allowed in every schema the name may resolve to (fail closed: PostgreSQL picks)."""
+        allow = self.allow or ()
+        places: tuple[str | None, ...] = (None,) if schemas is None else schemas
+        return all(any(p.allows(schema, table) for p in allow) for schema in places)
 
     def _schemas_of(self, relation: RelationName) -> tuple[str, ...] | None:
         if relation.schema is not None:
@@ -186,7 +188,7 @@ class DeniedFunctions:
         _check_verdict(self.name, self.verdict)
 
     def violation(self, facts: StatementFacts) -> str | None:
-        for function in sorted(facts.functions):
+        for function in sorted(facts.functions, key=str):
             if catalog.name_matches(function.name, self.functions):
                 return f"a call of {function}()"
         return None
