@@ -1,0 +1,103 @@
+"""A cheap test that a short value cannot hold anything to mask, so the scan is skipped.
+
+Most result values are short and plain (a name, a city, a status, an amount), and the
+engine's scan costs a few microseconds even when it finds nothing. The precheck is exact,
+never a heuristic: it says "no" only when no recogniser's pattern can match, read from the
+patterns themselves.
+
+- Every match of a pattern is at least `min_width` characters long, so a value shorter
+  than that cannot hold one.
+- Every match contains the pattern's anchor (`scanner.anchor_of`: a run of characters
+  every match must contain, `@` for an email, a digit for a card, `eyJ` for a JWT), so
+  it contains the anchor's literal part when it has one, else at least one character of
+  each position's class; the precheck keeps the rarest class.
+
+For a value of length n, the triggers are those of the patterns at most n characters
+wide; a value holding none of their characters or literals has no candidate at all. A
+pattern without an anchor (case-insensitive, `\\d`...) makes every value a possible match.
+The deny list runs its own regex. `tests/dataplane/masking/test_precheck.py` checks the
+claim against the scanner over the benchmark corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import NamedTuple
+
+from dataplane.masking.recognizer import Recognizer
+from dataplane.masking.scanner import Anchor, anchor_of
+
+# Above this length a value almost always holds a trigger character, and walking it costs
+# about what the Hyperscan pass does: scan it directly.
+PRECHECK_MAX_LENGTH = 64
+
+
+class Precheck:
+    def __init__(self, recognizers: Sequence[Recognizer], deny: re.Pattern[str] | None) -> None:
+        self._deny = deny
+        triggers = [_trigger(rec.pattern) for rec in recognizers]
+        self._always = any(t is None for t in triggers)
+        self._by_length = _triggers_by_length([t for t in triggers if t is not None])
+
+    def might_match(self, value: str) -> bool:
+        """False only when no recogniser and no deny-list term can match in `value`."""
+        if self._always or len(value) > PRECHECK_MAX_LENGTH:
+            return True
+        if self._deny is not None and self._deny.search(value) is not None:
+            return True
+        chars, literals = self._by_length[len(value)]
+        if not chars.isdisjoint(value):
+            return True
+        return bool(literals) and any(lit in value for lit in literals)
+
+
+class _Trigger(NamedTuple):
+    """What every match of one pattern holds: `width` characters at least, and either a
+    literal substring (a run of single-character positions of its anchor, `eyJ`) or one
+    character of a class."""
+
+    width: int
+    literal: str
+    chars: frozenset[str]
+
+
+def _trigger(pattern: str) -> _Trigger | None:
+    """None when the pattern has no anchor: then any value might match."""
+    anchor = anchor_of(pattern)
+    if anchor is None or not anchor.runs:
+        return None
+    width = int(sre_parse.parse(pattern).getwidth()[0])
+    literal = _longest_literal(anchor.runs)
+    if len(literal) >= 2:
+        return _Trigger(width, literal, frozenset())
+    return _Trigger(width, "", min(anchor.runs, key=_ordinariness))
+
+
+def _longest_literal(runs: tuple[frozenset[str], ...]) -> str:
+    """The longest stretch of consecutive positions that each allow one character."""
+    best, current = "", ""
+    for chars in runs:
+        current = current + next(iter(chars)) if len(chars) == 1 else ""
+        best = max(best, current, key=len)
+    return best
+
+
+def _ordinariness(chars: frozenset[str]) -> float:
+    """How often ordinary text holds one of these characters: the rarest class is kept."""
+    return Anchor((chars,), 0).rarity()
+
+
+_ByLength = tuple[frozenset[str], tuple[str, ...]]
+
+
+def _triggers_by_length(triggers: list[_Trigger]) -> list[_ByLength]:
+    """Index n: the trigger characters and literals of the patterns that fit n characters."""
+    table: list[_ByLength] = []
+    for length in range(PRECHECK_MAX_LENGTH + 1):
+        fitting = [t for t in triggers if t.width <= length]
+        chars = frozenset().union(*(t.chars for t in fitting))
+        literals = tuple(sorted({t.literal for t in fitting if t.literal}))
+        table.append((chars, literals))
+    return table
