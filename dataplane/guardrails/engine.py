@@ -67,11 +67,16 @@ class FactsCache:
 
 
 class Guardrails:
-    """Judges SQL texts under one policy; build a new one (sharing the cache) to change it."""
+    """Judges SQL texts under one policy; build a new one (sharing the cache) to change it.
+
+    The policy never changes within an engine, so its verdicts are memoised by text too
+    (bounded like the cache): a statement seen before costs one dictionary lookup.
+    """
 
     def __init__(self, policy: GuardrailPolicy, cache: FactsCache | None = None) -> None:
         self.policy = policy
         self.cache = cache if cache is not None else FactsCache()
+        self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
 
     def judge(self, sql: str) -> Verdict:
         """Allow, deny or hold `sql`; every statement is judged and the strongest verdict wins.
@@ -99,7 +104,15 @@ class Guardrails:
         return strongest
 
     def _judge(self, sql: str) -> Verdict:
-        return self.judge_facts(self.cache.facts(sql))
+        verdict = self._verdicts.get(sql)
+        if verdict is not None:
+            self._verdicts.move_to_end(sql)
+            return verdict
+        verdict = self.judge_facts(self.cache.facts(sql))
+        self._verdicts[sql] = verdict
+        if len(self._verdicts) > self.cache.capacity:
+            self._verdicts.popitem(last=False)
+        return verdict
 
     def _judge_statement(self, facts: StatementFacts) -> Verdict:
         strongest: Verdict | None = None
