@@ -146,3 +146,14 @@ def test_judge_facts_replays_stored_facts_without_the_text() -> None:
     facts = FactsCache().facts("TRUNCATE t")
     verdict = Guardrails(GuardrailPolicy(rules=(DenyStatements("t", frozenset({"truncate"})),)))
     assert verdict.judge_facts(facts).rule == "t"
+
+
+def test_an_engine_remembers_its_verdicts_within_the_cache_bound() -> None:
+    cache = FactsCache(capacity=2)
+    judge = Guardrails(GuardrailPolicy(rules=(NO_DROP,)), cache)
+    first = judge.judge("DROP TABLE t")
+    assert judge.judge("DROP TABLE t") is first
+    for sql in ("SELECT 1", "SELECT 2", "SELECT 3"):
+        judge.judge(sql)
+    assert judge.judge("DROP TABLE t") is not first  # forgotten, judged afresh
+    assert judge.judge("DROP TABLE t") == first
