@@ -176,3 +176,27 @@ def name_matches(name: str, patterns: tuple[str, ...]) -> bool:
         elif name == pattern:
             return True
     return False
+
+
+# Functions that run SQL given to them as text, with the positions of those arguments. A
+# literal text is parsed and judged as part of the statement; a computed one cannot be judged.
+SQL_TEXT_ARGUMENTS: dict[str, tuple[int, ...]] = {
+    "query_to_xml": (0,),
+    "query_to_xmlschema": (0,),
+    "query_to_xml_and_xmlschema": (0,),
+    "ts_stat": (0,),
+    "crosstab": (0, 1),
+    "crosstab2": (0,),
+    "crosstab3": (0,),
+    "crosstab4": (0,),
+}
+
+# Functions that read relations named at run time (by a regclass, a schema or a cursor): the
+# rules cannot see which, so a statement calling one cannot be judged.
+RUNTIME_RELATION_FUNCTIONS: tuple[str, ...] = (
+    "table_to_xml*",
+    "schema_to_xml*",
+    "database_to_xml*",
+    "cursor_to_xml*",
+    "connectby",
+)

@@ -17,6 +17,7 @@ from dataplane.guardrails.rules import Decision, GuardrailPolicy, Rule
 
 UNPARSEABLE_RULE = "unparseable"
 ENGINE_FAILURE_RULE = "engine-failure"
+_ESCAPES = "a backslash in a '...' string reads differently with standard_conforming_strings off"
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,13 @@ class Verdict:
 class FactsCache:
     """A bounded LRU of statement facts keyed by the exact SQL text."""
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 4096, max_text_chars: int = 65536) -> None:
         if capacity < 1:
             raise ValueError("the facts cache needs room for at least one text")
         self.capacity = capacity
+        # Longer texts (bulk INSERTs, generated IN lists) are rarely sent twice: caching them
+        # would only hold memory, so they are parsed every time.
+        self.max_text_chars = max_text_chars
         self.parses = 0  # how many texts were parsed: the cache's misses
         self._entries: OrderedDict[str, tuple[StatementFacts, ...]] = OrderedDict()
 
@@ -57,10 +61,16 @@ class FactsCache:
             return entry
         entry = extract_facts(sql)
         self.parses += 1
+        if not self.keeps(sql):
+            return entry
         self._entries[sql] = entry
         if len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
         return entry
+
+    def keeps(self, sql: str) -> bool:
+        """True if a text this long is worth remembering."""
+        return len(sql) <= self.max_text_chars
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -78,12 +88,16 @@ class Guardrails:
         self.cache = cache if cache is not None else FactsCache()
         self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
 
-    def judge(self, sql: str) -> Verdict:
+    def judge(self, sql: str, *, standard_conforming_strings: bool = True) -> Verdict:
         """Allow, deny or hold `sql`; every statement is judged and the strongest verdict wins.
 
-        Fails closed: an exception anywhere in here is a deny that says so.
+        `standard_conforming_strings` is the session's setting as the server last reported it
+        (ParameterStatus): when off, a text the parser might read differently from the server
+        cannot be judged. Fails closed: an exception anywhere in here is a deny that says so.
         """
         try:
+            if not standard_conforming_strings:
+                return self.judge_facts(self.cache.facts(sql), standard_conforming_strings=False)
             return self._judge(sql)
         except Exception as error:
             return Verdict(
@@ -92,11 +106,13 @@ class Guardrails:
                 f"guardrails could not judge the statement ({type(error).__name__}); denied",
             )
 
-    def judge_facts(self, statements: tuple[StatementFacts, ...]) -> Verdict:
+    def judge_facts(
+        self, statements: tuple[StatementFacts, ...], *, standard_conforming_strings: bool = True
+    ) -> Verdict:
         """Judge facts extracted earlier (the simulation replays stored facts this way)."""
         strongest = Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
         for facts in statements:
-            verdict = self._judge_statement(facts)
+            verdict = self._judge_statement(facts, standard_conforming_strings)
             if verdict.decision.strength > strongest.decision.strength:
                 strongest = verdict
             if strongest.decision is Decision.DENY:
@@ -109,28 +125,31 @@ class Guardrails:
             self._verdicts.move_to_end(sql)
             return verdict
         verdict = self.judge_facts(self.cache.facts(sql))
+        if not self.cache.keeps(sql):
+            return verdict
         self._verdicts[sql] = verdict
         if len(self._verdicts) > self.cache.capacity:
             self._verdicts.popitem(last=False)
         return verdict
 
-    def _judge_statement(self, facts: StatementFacts) -> Verdict:
+    def _judge_statement(self, facts: StatementFacts, conforming_strings: bool) -> Verdict:
         strongest: Verdict | None = None
         for rule in self.policy.rules:
             what = rule.violation(facts)
             if what is not None:
                 strongest = _stronger(strongest, self._verdict(rule, what, facts.index))
-        for why in self._cannot_judge(facts):
+        for why in self._cannot_judge(facts, conforming_strings):
             unjudged = self._unjudged_verdict(why, facts.index)
             strongest = _stronger(strongest, unjudged)
         return strongest or Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
 
-    def _cannot_judge(self, facts: StatementFacts) -> list[str]:
+    def _cannot_judge(self, facts: StatementFacts, conforming_strings: bool) -> list[str]:
         untrusted = sorted(
             str(p) for p in facts.procedures if p.name not in self.policy.trusted_procedures
         )
         calls = [f"CALL {name} runs a procedure whose body is unknown" for name in untrusted]
-        return [*facts.opaque, *calls]
+        escapes = [] if conforming_strings or not facts.escape_sensitive else [_ESCAPES]
+        return [*facts.opaque, *calls, *escapes]
 
     def _verdict(self, rule: Rule, what: str, index: int) -> Verdict:
         decision = Decision(rule.verdict)

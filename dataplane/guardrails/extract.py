@@ -15,7 +15,7 @@ from typing import Any
 
 from pglast import ast, parse_sql
 from pglast.enums import AlterTableType, ObjectType, VariableSetKind
-from pglast.parser import ParseError
+from pglast.parser import ParseError, scan
 
 from dataplane.guardrails import catalog
 from dataplane.guardrails.facts import FunctionName, RelationName, StatementFacts, unparseable
@@ -52,16 +52,38 @@ _TRUE_TEXTS = frozenset({"t", "true", "y", "yes", "on", "1"})
 
 def extract_facts(sql: str) -> tuple[StatementFacts, ...]:
     """Facts of each statement in `sql`; a text that does not parse is one opaque statement."""
+    if "\x00" in sql:
+        # The parser stops at a NUL as the server does, but what follows it must not be
+        # something nobody judged; clients never send one.
+        return (unparseable(0, "the text contains a NUL character"),)
     try:
         statements = parse_sql(sql)
     except ParseError as error:
         return (unparseable(0, f"the statement does not parse ({error})"),)
-    if not statements:
-        return ()
-    return tuple(_facts_of(index, raw.stmt) for index, raw in enumerate(statements) if raw.stmt)
+    sensitive = escape_sensitive(sql)
+    return tuple(
+        _facts_of(index, raw.stmt, sensitive) for index, raw in enumerate(statements) if raw.stmt
+    )
 
 
-def _facts_of(index: int, stmt: ast.Node) -> StatementFacts:
+def escape_sensitive(sql: str) -> bool:
+    """True if a plain '...' string holds a backslash.
+
+    The parser lexes with standard_conforming_strings on; a session with it off treats that
+    backslash as an escape, so `SELECT '\', 'x; DROP TABLE t; --'` would be two statements
+    there. E'...', $$...$$ and U&'...' strings read the same either way.
+    """
+    if "\\" not in sql:
+        return False
+    for token in scan(sql):  # offsets are in characters (pglast converts libpg_query's bytes)
+        if token.name == "SCONST":
+            text = sql[token.start : token.end + 1]
+            if text.startswith("'") and "\\" in text:
+                return True
+    return False
+
+
+def _facts_of(index: int, stmt: ast.Node, sensitive: bool) -> StatementFacts:
     walk = _Walk()
     walk.visit(stmt, frozenset(), executes=True)
     return StatementFacts(
@@ -75,6 +97,7 @@ def _facts_of(index: int, stmt: ast.Node) -> StatementFacts:
         parameters=frozenset(walk.parameters),
         unguarded=tuple(walk.unguarded),
         opaque=tuple(walk.opaque),
+        escape_sensitive=sensitive,
     )
 
 
@@ -203,7 +226,25 @@ class _Walk:
             self._set_config(function, node.args)
         if executes and name == "pg_notify":
             self.classes.append(("listen_notify", f"{function}()"))
+        if name in catalog.SQL_TEXT_ARGUMENTS:
+            self._visit_sql_arguments(function, node.args or (), executes)
+        elif catalog.name_matches(name, catalog.RUNTIME_RELATION_FUNCTIONS):
+            self.opaque.append(f"{function}() reads relations named only at run time")
         return False
+
+    def _visit_sql_arguments(
+        self, function: FunctionName, args: tuple[ast.Node, ...], executes: bool
+    ) -> None:
+        """Judge the SQL a function runs from its text arguments, as part of this statement."""
+        for position in catalog.SQL_TEXT_ARGUMENTS[function.name]:
+            if position >= len(args):
+                continue
+            argument = args[position]
+            literal = argument.val if isinstance(argument, ast.A_Const) else None
+            if not isinstance(literal, ast.String):
+                self.opaque.append(f"{function}() runs SQL computed at run time")
+                continue
+            self._visit_sql_text(_text(literal), f"the SQL given to {function}()", executes)
 
     def _set_config(self, function: FunctionName, args: tuple[ast.Node, ...] | None) -> None:
         first = args[0] if args else None
@@ -307,15 +348,18 @@ class _Walk:
 
     def _visit_sql_body(self, body: object, ctes: frozenset[str]) -> None:
         parts = body if isinstance(body, tuple) else ()
-        texts = [_text(b) for b in parts if isinstance(b, ast.String)]
-        for text in texts:
-            try:
-                inner = parse_sql(text)
-            except ParseError as error:
-                self.opaque.append(f"a LANGUAGE sql function body does not parse ({error})")
-                continue
-            for raw in inner:
-                self.visit(raw.stmt, ctes, executes=True)
+        for text in [_text(b) for b in parts if isinstance(b, ast.String)]:
+            self._visit_sql_text(text, "a LANGUAGE sql function body", executes=True)
+
+    def _visit_sql_text(self, text: str, source: str, executes: bool) -> None:
+        """Parse SQL found inside a statement and walk it (in its own scope: no outer CTEs)."""
+        try:
+            inner = parse_sql(text)
+        except ParseError as error:
+            self.opaque.append(f"{source} does not parse ({error})")
+            return
+        for raw in inner:
+            self.visit(raw.stmt, frozenset(), executes=executes)
 
 
 def _text(node: ast.String) -> str:

@@ -54,6 +54,9 @@ class StatementFacts:
     parameters: frozenset[str] = frozenset()  # set by SET/RESET/set_config; "*" = unknown
     unguarded: tuple[str, ...] = ()  # UPDATE/DELETE without a WHERE that restricts
     opaque: tuple[str, ...] = ()  # why the rules cannot judge (parse error, DO, EXECUTE)
+    # The text has a backslash in a '...' string: with standard_conforming_strings off the
+    # server would read it differently from the parser (which reads it as on).
+    escape_sensitive: bool = False
 
     def classes_named(self, wanted: frozenset[str]) -> tuple[str, ...]:
         """Descriptions of this statement's parts that fall in one of the `wanted` classes."""

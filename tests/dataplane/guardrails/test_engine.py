@@ -157,3 +157,21 @@ def test_an_engine_remembers_its_verdicts_within_the_cache_bound() -> None:
         judge.judge(sql)
     assert judge.judge("DROP TABLE t") is not first  # forgotten, judged afresh
     assert judge.judge("DROP TABLE t") == first
+
+
+def test_escape_sensitive_text_cannot_be_judged_when_the_session_reads_backslashes() -> None:
+    # With standard_conforming_strings off the server reads this as SELECT ... ; DROP TABLE t
+    sql = "SELECT '\\', 'x; DROP TABLE t; --'"
+    judge = Guardrails(GuardrailPolicy(rules=(NO_DROP,)))
+    assert judge.judge(sql).allowed
+    off = judge.judge(sql, standard_conforming_strings=False)
+    assert off.decision is Decision.DENY and "standard_conforming_strings" in off.reason
+    assert judge.judge("SELECT 'plain'", standard_conforming_strings=False).allowed
+
+
+def test_long_texts_are_judged_but_not_remembered() -> None:
+    cache = FactsCache(max_text_chars=100)
+    judge = Guardrails(GuardrailPolicy(rules=(NO_DROP,)), cache)
+    bulk = "INSERT INTO t VALUES " + ", ".join(f"({i})" for i in range(100))
+    assert judge.judge(bulk).allowed and judge.judge(bulk).allowed
+    assert cache.parses == 2 and len(cache) == 0

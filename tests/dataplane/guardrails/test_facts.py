@@ -150,3 +150,22 @@ def test_sql_function_bodies_are_walked_and_other_languages_are_opaque() -> None
     assert FunctionName(None, "nextval") in atomic.functions
     plpgsql = _one("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$")
     assert plpgsql.opaque
+
+
+def test_sql_given_as_text_to_a_function_is_judged_with_the_statement() -> None:
+    facts = _one("SELECT query_to_xml('SELECT * FROM secrets; DELETE FROM t', true, false, '')")
+    assert RelationName(None, "secrets") in facts.relations
+    assert facts.writes == ("DELETE FROM t",) and facts.unguarded
+    assert _one("SELECT query_to_xml(q, true, false, '') FROM p").opaque
+    assert _one("SELECT schema_to_xml('vault', true, false, '')").opaque
+
+
+def test_a_nul_character_makes_the_text_opaque() -> None:
+    facts = _one("SELECT 1\x00; DROP TABLE t")
+    assert facts.opaque == ("the text contains a NUL character",)
+
+
+def test_backslashes_in_plain_strings_are_escape_sensitive() -> None:
+    assert _one("SELECT '\\', 'x; DROP TABLE t; --'").escape_sensitive
+    assert _one("SELECT 'é', '\\d'").escape_sensitive
+    assert not _one("SELECT E'\\n', $$\\$$, 'plain'").escape_sensitive

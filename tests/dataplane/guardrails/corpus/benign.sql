@@ -130,5 +130,9 @@ SET statement_timeout = '30s'
 DISCARD ALL
 -- case: listen | policy: read-only | expect: allow
 LISTEN orders_changed
+-- case: regex-with-backslashes | policy: read-only | expect: allow
+SELECT id FROM customers WHERE phone ~ '^\+\d{2} ' AND email LIKE '%\_%' ESCAPE '\'
+-- case: query-to-xml-of-a-report | policy: read-only | expect: allow
+SELECT query_to_xml('SELECT day, total FROM reporting.daily_totals', true, false, '')
 -- case: empty-text | policy: read-only | expect: allow
 

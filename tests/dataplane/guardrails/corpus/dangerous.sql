@@ -144,6 +144,16 @@ SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app'
 SELECT pg_cancel_backend(1234)
 -- case: reload-conf | policy: standard | expect: deny
 SELECT pg_reload_conf()
+-- case: query-to-xml-reads-secrets | policy: standard | expect: deny
+SELECT query_to_xml('SELECT * FROM secrets', true, false, '')
+-- case: query-to-xml-deletes | policy: standard | expect: deny
+SELECT query_to_xml($q$WITH d AS (DELETE FROM orders RETURNING 1) SELECT * FROM d$q$, true, false, '')
+-- case: query-to-xml-computed-sql | policy: standard | expect: deny
+SELECT query_to_xml(q.text, true, false, '') FROM saved_queries q WHERE q.id = 1
+-- case: table-to-xml-runtime-relation | policy: standard | expect: deny
+SELECT table_to_xml('secrets'::regclass, true, false, '')
+-- case: crosstab-read-file | policy: standard | expect: deny
+SELECT * FROM crosstab($$SELECT 1, 2, pg_read_file('/etc/passwd')$$) AS t(a int, b text)
 -- case: do-block-execute-dynamic-sql | policy: standard | expect: deny
 DO $$ BEGIN EXECUTE 'DROP TABLE orders'; END $$
 -- case: do-block-language-format | policy: standard | expect: deny
