@@ -151,43 +151,31 @@ class _Walk:
     opaque: list[str] = field(default_factory=list)
 
     def visit(self, node: object, ctes: frozenset[str], *, executes: bool) -> None:
-        """Visit `node` and everything below it.
+        """Visit `node` and everything below it, depth first in source order.
 
         `ctes` are the CTE names visible here; `executes` is False under a plain EXPLAIN,
         which plans its statement without running it (no writes, no classes, still names).
+        An explicit stack, not recursion: generated SQL nests deeper than Python's stack.
         """
-        if isinstance(node, tuple | list):
-            for item in node:
-                self.visit(item, ctes, executes=executes)
-            return
-        if not isinstance(node, ast.Node):
-            return
+        stack: list[_Pending] = [(node, ctes, executes)]
+        while stack:
+            item, scope, runs = stack.pop()
+            if isinstance(item, tuple | list):
+                stack.extend((child, scope, runs) for child in reversed(item))
+            elif isinstance(item, ast.Node):
+                stack.extend(reversed(self._visit_node(item, scope, runs)))
+
+    def _visit_node(self, node: ast.Node, ctes: frozenset[str], executes: bool) -> list[_Pending]:
+        """Record what `node` means; return what is below it that still needs a visit."""
+        pending: list[_Pending] = []
         with_clause = getattr(node, "withClause", None)
         if isinstance(with_clause, ast.WithClause):
-            ctes = self._visit_ctes(with_clause, ctes, executes=executes)
+            ctes, pending = _cte_scopes(with_clause, ctes, executes)
         if self._visit_special(node, ctes, executes=executes):
-            return
-        self._visit_children(node, ctes, executes=executes, skip="withClause")
-
-    def _visit_children(
-        self, node: ast.Node, ctes: frozenset[str], *, executes: bool, skip: str = ""
-    ) -> None:
-        for slot in type(node).__slots__:  # type: ignore[attr-defined]  # pglast declares them
-            if slot != skip:
-                self.visit(getattr(node, slot), ctes, executes=executes)
-
-    def _visit_ctes(
-        self, clause: ast.WithClause, outer: frozenset[str], *, executes: bool
-    ) -> frozenset[str]:
-        ctes = [c for c in clause.ctes or () if isinstance(c, ast.CommonTableExpr)]
-        every = outer | {c.ctename for c in ctes if c.ctename}
-        visible = set(outer)
-        for cte in ctes:
-            scope = every if clause.recursive else frozenset(visible)
-            self.visit(cte.ctequery, scope, executes=executes)
-            if cte.ctename:
-                visible.add(cte.ctename)
-        return every
+            return pending
+        slots = type(node).__slots__  # type: ignore[attr-defined]  # pglast declares them
+        pending.extend((getattr(node, s), ctes, executes) for s in slots if s != "withClause")
+        return pending
 
     def _visit_special(self, node: ast.Node, ctes: frozenset[str], *, executes: bool) -> bool:
         """Record what `node` itself means; True if its children need no generic walk."""
@@ -343,8 +331,7 @@ class _Walk:
             self._visit_sql_body(body, ctes)
         else:
             self.opaque.append("CREATE FUNCTION with a body in a language the rules cannot judge")
-        self._visit_children(node, ctes, executes=executes)
-        return True
+        return False
 
     def _visit_sql_body(self, body: object, ctes: frozenset[str]) -> None:
         parts = body if isinstance(body, tuple) else ()
@@ -360,6 +347,29 @@ class _Walk:
             return
         for raw in inner:
             self.visit(raw.stmt, frozenset(), executes=executes)
+
+
+_Pending = tuple[object, frozenset[str], bool]  # a node to visit, its CTE scope, whether it runs
+
+
+def _cte_scopes(
+    clause: ast.WithClause, outer: frozenset[str], executes: bool
+) -> tuple[frozenset[str], list[_Pending]]:
+    """The names a WITH makes visible to its statement, and each CTE body with its own scope.
+
+    A non-recursive CTE sees the CTEs before it, not itself (its own name there is a table);
+    WITH RECURSIVE makes every name visible to every body.
+    """
+    ctes = [c for c in clause.ctes or () if isinstance(c, ast.CommonTableExpr)]
+    every = outer | {c.ctename for c in ctes if c.ctename}
+    visible = set(outer)
+    bodies: list[_Pending] = []
+    for cte in ctes:
+        scope = every if clause.recursive else frozenset(visible)
+        bodies.append((cte.ctequery, scope, executes))
+        if cte.ctename:
+            visible.add(cte.ctename)
+    return every, bodies
 
 
 def _text(node: ast.String) -> str:

@@ -169,3 +169,11 @@ def test_backslashes_in_plain_strings_are_escape_sensitive() -> None:
     assert _one("SELECT '\\', 'x; DROP TABLE t; --'").escape_sensitive
     assert _one("SELECT 'é', '\\d'").escape_sensitive
     assert not _one("SELECT E'\\n', $$\\$$, 'plain'").escape_sensitive
+
+
+def test_deeply_nested_statements_are_walked_without_exhausting_the_stack() -> None:
+    depth = 1500
+    nested = "SELECT * FROM " + "(SELECT * FROM " * depth + "secrets" + ") x" * depth
+    assert _one(nested).relations == {RelationName(None, "secrets")}
+    long_sum = _one("SELECT " + " + ".join(["pg_read_file('f')"] * depth))
+    assert FunctionName(None, "pg_read_file") in long_sum.functions
