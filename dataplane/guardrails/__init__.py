@@ -5,6 +5,7 @@ plane's policy simulation replays the audit log through it. Statements are under
 PostgreSQL's own parser (pglast / libpg_query), never by patterns over SQL text.
 """
 
+from dataplane.guardrails.document import policy_from_document, policy_to_document
 from dataplane.guardrails.engine import FactsCache, Guardrails, Verdict
 from dataplane.guardrails.facts import FunctionName, RelationName, StatementFacts
 from dataplane.guardrails.rules import (
@@ -35,4 +36,6 @@ __all__ = [
     "StatementFacts",
     "Verdict",
     "WhereRequired",
+    "policy_from_document",
+    "policy_to_document",
 ]
