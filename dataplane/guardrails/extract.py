@@ -251,10 +251,14 @@ class _Walk:
         return False
 
     def _modify(self, node: ast.Node, ctes: frozenset[str], executes: bool) -> bool:
-        if not executes:
-            return False
         relation = getattr(node, "relation", None)
         target = relation.relname if isinstance(relation, ast.RangeVar) else "?"
+        if isinstance(relation, ast.RangeVar) and relation.relname:
+            # The target of INSERT/UPDATE/DELETE/MERGE is always a table, never a CTE, even
+            # when a CTE of that name is in scope.
+            self.relations.add(RelationName(relation.schemaname, relation.relname))
+        if not executes:
+            return False
         verb = {"InsertStmt": "INSERT INTO", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE FROM"}
         what = f"{verb.get(type(node).__name__, 'MERGE INTO')} {target}"
         self.writes.append(what)

@@ -177,3 +177,8 @@ def test_deeply_nested_statements_are_walked_without_exhausting_the_stack() -> N
     assert _one(nested).relations == {RelationName(None, "secrets")}
     long_sum = _one("SELECT " + " + ".join(["pg_read_file('f')"] * depth))
     assert FunctionName(None, "pg_read_file") in long_sum.functions
+
+
+def test_a_dml_target_is_a_table_even_when_a_cte_has_its_name() -> None:
+    facts = _one("WITH t AS (SELECT 1) UPDATE t SET a = 1 WHERE id = 2")
+    assert facts.relations == {RelationName(None, "t")}

@@ -192,6 +192,8 @@ SELECT * FROM VAULT.KEYS
 WITH x AS (SELECT * FROM secrets) SELECT * FROM x
 -- case: secrets-cte-shadowing-its-own-name | policy: standard | expect: deny
 WITH secrets AS (SELECT * FROM secrets) SELECT * FROM secrets
+-- case: secrets-as-dml-target-behind-a-cte-of-its-name | policy: standard | expect: deny
+WITH secrets AS (SELECT 1) DELETE FROM secrets WHERE id = 1
 -- case: secrets-in-where-subquery | policy: standard | expect: deny
 SELECT * FROM orders WHERE customer_id IN (SELECT id FROM secrets)
 -- case: secrets-in-exists | policy: standard | expect: deny
