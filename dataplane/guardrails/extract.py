@@ -19,6 +19,7 @@ from pglast.parser import ParseError, scan
 
 from dataplane.guardrails import catalog
 from dataplane.guardrails.facts import FunctionName, RelationName, StatementFacts, unparseable
+from dataplane.guardrails.where import restricts_rows
 
 _DROPPING_SUBCOMMANDS = frozenset({AlterTableType.AT_DropColumn, AlterTableType.AT_DropConstraint})
 _RELATION_OBJECTS = frozenset(
@@ -47,7 +48,6 @@ _COMMAND_NAMES = {
     "DoStmt": "DO",
     "CallStmt": "CALL",
 }
-_TRUE_TEXTS = frozenset({"t", "true", "y", "yes", "on", "1"})
 
 
 def extract_facts(sql: str) -> tuple[StatementFacts, ...]:
@@ -262,7 +262,8 @@ class _Walk:
         verb = {"InsertStmt": "INSERT INTO", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE FROM"}
         what = f"{verb.get(type(node).__name__, 'MERGE INTO')} {target}"
         self.writes.append(what)
-        if isinstance(node, ast.UpdateStmt | ast.DeleteStmt) and not _restricts(node.whereClause):
+        filtered = isinstance(node, ast.UpdateStmt | ast.DeleteStmt)
+        if filtered and not restricts_rows(getattr(node, "whereClause", None)):
             self.unguarded.append(f"{what} without a WHERE clause that restricts rows")
         return False
 
@@ -392,59 +393,6 @@ def _explain_runs(node: ast.ExplainStmt) -> bool:
             if isinstance(arg, ast.Integer):
                 return arg.ival != 0
             return True
-    return False
-
-
-def _restricts(where: object) -> bool:
-    """False for a missing WHERE and for ones that are true of every row.
-
-    Caught: none, `true` and its spellings, `NOT false`, equal constants (`1=1`, `'a'='a'`),
-    a column compared to itself (`id = id`), and OR with any of those. This catches mistakes
-    and lazy evasions, not every tautology (`id > 0` passes): it is a seat belt, not a proof.
-    """
-    return where is not None and not _always_true(where)
-
-
-def _always_true(node: object) -> bool:
-    if isinstance(node, ast.A_Const):
-        return _constant_true(node.val)
-    if isinstance(node, ast.TypeCast):
-        return _always_true(node.arg)
-    if isinstance(node, ast.BoolExpr):
-        args = node.args or ()
-        if node.boolop == 0:  # AND
-            return all(_always_true(a) for a in args)
-        if node.boolop == 1:  # OR
-            return any(_always_true(a) for a in args)
-        return len(args) == 1 and _always_false(args[0])
-    if isinstance(node, ast.A_Expr) and node.kind == 0 and node.name:
-        operator = _dotted(node.name)[1]
-        return operator in {"=", ">=", "<="} and _same_operands(node.lexpr, node.rexpr)
-    return False
-
-
-def _always_false(node: object) -> bool:
-    if isinstance(node, ast.A_Const):
-        value = node.val
-        return isinstance(value, ast.Boolean) and not value.boolval
-    return False
-
-
-def _constant_true(value: object) -> bool:
-    if isinstance(value, ast.Boolean):
-        return bool(value.boolval)
-    if isinstance(value, ast.String):
-        return _text(value).strip().lower() in _TRUE_TEXTS
-    if isinstance(value, ast.Integer):
-        return value.ival != 0
-    return False
-
-
-def _same_operands(left: object, right: object) -> bool:
-    if isinstance(left, ast.A_Const) and isinstance(right, ast.A_Const):
-        return left.isnull is False and left.val == right.val
-    if isinstance(left, ast.ColumnRef) and isinstance(right, ast.ColumnRef):
-        return left.fields == right.fields
     return False
 
 
