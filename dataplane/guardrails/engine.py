@@ -9,7 +9,8 @@ from its facts alone, and a new policy reuses the cache without parsing again.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from dataplane.guardrails.extract import extract_facts
 from dataplane.guardrails.facts import StatementFacts
@@ -88,17 +89,29 @@ class Guardrails:
         self.cache = cache if cache is not None else FactsCache()
         self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
 
-    def judge(self, sql: str, *, standard_conforming_strings: bool = True) -> Verdict:
+    def judge(
+        self,
+        sql: str,
+        *,
+        standard_conforming_strings: bool = True,
+        prepared: Mapping[str, str] | None = None,
+    ) -> Verdict:
         """Allow, deny or hold `sql`; every statement is judged and the strongest verdict wins.
 
         `standard_conforming_strings` is the session's setting as the server last reported it
         (ParameterStatus): when off, a text the parser might read differently from the server
-        cannot be judged. Fails closed: an exception anywhere in here is a deny that says so.
+        cannot be judged. `prepared` maps the session's SQL-level prepared statement names to
+        their texts, so `EXECUTE name` is judged by what it runs; an unknown name cannot be
+        judged. Fails closed: an exception anywhere in here is a deny that says so.
         """
         try:
-            if not standard_conforming_strings:
-                return self.judge_facts(self.cache.facts(sql), standard_conforming_strings=False)
-            return self._judge(sql)
+            if standard_conforming_strings and prepared is None:
+                return self._judge(sql)
+            return self.judge_facts(
+                self.cache.facts(sql),
+                standard_conforming_strings=standard_conforming_strings,
+                prepared=prepared,
+            )
         except Exception as error:
             return Verdict(
                 Decision.DENY,
@@ -107,12 +120,16 @@ class Guardrails:
             )
 
     def judge_facts(
-        self, statements: tuple[StatementFacts, ...], *, standard_conforming_strings: bool = True
+        self,
+        statements: tuple[StatementFacts, ...],
+        *,
+        standard_conforming_strings: bool = True,
+        prepared: Mapping[str, str] | None = None,
     ) -> Verdict:
         """Judge facts extracted earlier (the simulation replays stored facts this way)."""
         strongest = Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
         for facts in statements:
-            verdict = self._judge_statement(facts, standard_conforming_strings)
+            verdict = self._judge_statement(facts, standard_conforming_strings, prepared or {})
             if verdict.decision.strength > strongest.decision.strength:
                 strongest = verdict
             if strongest.decision is Decision.DENY:
@@ -132,24 +149,39 @@ class Guardrails:
             self._verdicts.popitem(last=False)
         return verdict
 
-    def _judge_statement(self, facts: StatementFacts, conforming_strings: bool) -> Verdict:
+    def _judge_statement(
+        self, facts: StatementFacts, conforming_strings: bool, prepared: Mapping[str, str]
+    ) -> Verdict:
         strongest: Verdict | None = None
+        for name in facts.prepared_names:
+            if name in prepared:
+                inner = self.judge_facts(
+                    self.cache.facts(prepared[name]), standard_conforming_strings=conforming_strings
+                )
+                strongest = _stronger(strongest, replace(inner, statement_index=facts.index))
         for rule in self.policy.rules:
             what = rule.violation(facts)
             if what is not None:
                 strongest = _stronger(strongest, self._verdict(rule, what, facts.index))
-        for why in self._cannot_judge(facts, conforming_strings):
+        for why in self._cannot_judge(facts, conforming_strings, prepared):
             unjudged = self._unjudged_verdict(why, facts.index)
             strongest = _stronger(strongest, unjudged)
         return strongest or Verdict(Decision.ALLOW, max_rows=self.policy.max_rows)
 
-    def _cannot_judge(self, facts: StatementFacts, conforming_strings: bool) -> list[str]:
+    def _cannot_judge(
+        self, facts: StatementFacts, conforming_strings: bool, prepared: Mapping[str, str]
+    ) -> list[str]:
         untrusted = sorted(
             str(p) for p in facts.procedures if p.name not in self.policy.trusted_procedures
         )
         calls = [f"CALL {name} runs a procedure whose body is unknown" for name in untrusted]
         escapes = [] if conforming_strings or not facts.escape_sensitive else [_ESCAPES]
-        return [*facts.opaque, *calls, *escapes]
+        executions = [
+            f"EXECUTE {name} runs a prepared statement whose text is unknown"
+            for name in facts.prepared_names
+            if name not in prepared
+        ]
+        return [*facts.opaque, *calls, *escapes, *executions]
 
     def _verdict(self, rule: Rule, what: str, index: int) -> Verdict:
         decision = Decision(rule.verdict)

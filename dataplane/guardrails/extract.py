@@ -97,6 +97,7 @@ def _facts_of(index: int, stmt: ast.Node, sensitive: bool) -> StatementFacts:
         parameters=frozenset(walk.parameters),
         unguarded=tuple(walk.unguarded),
         opaque=tuple(walk.opaque),
+        prepared_names=tuple(walk.prepared_names),
         escape_sensitive=sensitive,
     )
 
@@ -149,6 +150,7 @@ class _Walk:
     parameters: set[str] = field(default_factory=set)
     unguarded: list[str] = field(default_factory=list)
     opaque: list[str] = field(default_factory=list)
+    prepared_names: list[str] = field(default_factory=list)
 
     def visit(self, node: object, ctes: frozenset[str], *, executes: bool) -> None:
         """Visit `node` and everything below it, depth first in source order.
@@ -321,7 +323,7 @@ class _Walk:
         return True
 
     def _execute(self, node: ast.ExecuteStmt, ctes: frozenset[str], executes: bool) -> bool:
-        self.opaque.append(f"EXECUTE {node.name} runs a prepared statement whose text is unknown")
+        self.prepared_names.append(node.name or "")
         return False
 
     def _create_function(

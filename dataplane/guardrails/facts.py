@@ -53,7 +53,8 @@ class StatementFacts:
     procedures: frozenset[FunctionName] = frozenset()  # CALLed: their bodies are unknown
     parameters: frozenset[str] = frozenset()  # set by SET/RESET/set_config; "*" = unknown
     unguarded: tuple[str, ...] = ()  # UPDATE/DELETE without a WHERE that restricts
-    opaque: tuple[str, ...] = ()  # why the rules cannot judge (parse error, DO, EXECUTE)
+    opaque: tuple[str, ...] = ()  # why the rules cannot judge (parse error, DO, ...)
+    prepared_names: tuple[str, ...] = ()  # EXECUTEd prepared statements: judged by their text
     # The text has a backslash in a '...' string: with standard_conforming_strings off the
     # server would read it differently from the parser (which reads it as on).
     escape_sensitive: bool = False

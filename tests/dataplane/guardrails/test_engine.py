@@ -175,3 +175,14 @@ def test_long_texts_are_judged_but_not_remembered() -> None:
     bulk = "INSERT INTO t VALUES " + ", ".join(f"({i})" for i in range(100))
     assert judge.judge(bulk).allowed and judge.judge(bulk).allowed
     assert cache.parses == 2 and len(cache) == 0
+
+
+def test_execute_is_judged_by_the_prepared_text_the_session_showed() -> None:
+    judge = Guardrails(GuardrailPolicy(rules=(WhereRequired("where"),)))
+    prepared = {"purge": "PREPARE purge AS DELETE FROM t", "one": "SELECT * FROM t WHERE id = $1"}
+    purge = judge.judge("SELECT 1; EXECUTE purge", prepared=prepared)
+    assert purge.rule == "where" and purge.statement_index == 1
+    assert judge.judge("EXECUTE one(1)", prepared=prepared).allowed
+    unknown = judge.judge("EXECUTE other", prepared=prepared)
+    assert unknown.rule == "unparseable" and "other" in unknown.reason
+    assert judge.judge("EXECUTE one(1)").rule == "unparseable"  # no session map: unknown

@@ -137,7 +137,7 @@ def test_drop_names_the_dropped_relations() -> None:
 
 def test_do_execute_and_call_are_opaque_or_named() -> None:
     assert _one("DO $$ BEGIN NULL; END $$").opaque
-    assert _one("EXECUTE p(1)").opaque
+    assert _one("EXECUTE p(1)").prepared_names == ("p",)
     call = _one("CALL app.refresh(nextval('s'))")
     assert call.procedures == {FunctionName("app", "refresh")}
     assert "nextval()" in call.writes
