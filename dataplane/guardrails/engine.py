@@ -81,7 +81,8 @@ class Guardrails:
     """Judges SQL texts under one policy; build a new one (sharing the cache) to change it.
 
     The policy never changes within an engine, so its verdicts are memoised by text too
-    (bounded like the cache): a statement seen before costs one dictionary lookup.
+    (bounded like the cache): a statement seen before costs one dictionary lookup. Not
+    thread-safe: the agent judges on its event loop; a threaded caller keeps one per thread.
     """
 
     def __init__(self, policy: GuardrailPolicy, cache: FactsCache | None = None) -> None:
