@@ -13,7 +13,10 @@ patterns themselves.
   each position's class; the precheck keeps the rarest class.
 
 For a value of length n, the triggers are those of the patterns at most n characters
-wide; a value holding none of their characters or literals has no candidate at all. A
+wide; a value holding none of their characters or literals has no candidate at all.
+- A pattern whose matches count only beside a context word (`context_required`: a
+  passport number, a date of birth) is ignored when neither the value nor its label (the
+  column name) holds one of its words: it can match, but the engine would drop it. A
 pattern without an anchor (case-insensitive, `\\d`...) makes every value a possible match.
 The deny list runs its own regex. `tests/dataplane/masking/test_precheck.py` checks the
 claim against the scanner over the benchmark corpus.
@@ -39,10 +42,22 @@ class Precheck:
         self._deny = deny
         triggers = [_trigger(rec.pattern) for rec in recognizers]
         self._always = any(t is None for t in triggers)
-        self._by_length = _triggers_by_length([t for t in triggers if t is not None])
+        plain = [t for t, r in zip(triggers, recognizers, strict=True) if not _gated(r)]
+        self._by_length = _triggers_by_length([t for t in plain if t is not None])
+        gated = [
+            _Gated(t, tuple(w.lower() for w in r.context))
+            for t, r in zip(triggers, recognizers, strict=True)
+            if t is not None and _gated(r)
+        ]
+        self._gated_by_length = [
+            tuple(g for g in gated if g.trigger.width <= length)
+            for length in range(PRECHECK_MAX_LENGTH + 1)
+        ]
 
-    def might_match(self, value: str) -> bool:
-        """False only when no recogniser and no deny-list term can match in `value`."""
+    def might_match(self, value: str, label: str = "") -> bool:
+        """False only when the engine would find nothing in `value` labelled `label` (the
+        column name the engine gets as context): no deny-list term, no pattern's match, and
+        for a pattern that needs a context word, no such word in the label or the value."""
         if self._always or len(value) > PRECHECK_MAX_LENGTH:
             return True
         if self._deny is not None and self._deny.search(value) is not None:
@@ -50,7 +65,39 @@ class Precheck:
         chars, literals = self._by_length[len(value)]
         if not chars.isdisjoint(value):
             return True
-        return bool(literals) and any(lit in value for lit in literals)
+        if literals and any(lit in value for lit in literals):
+            return True
+        for gated in self._gated_by_length[len(value)]:
+            if _hits(gated.trigger, value) and gated.has_word(value, label):
+                return True
+        return False
+
+
+class _Gated(NamedTuple):
+    trigger: _Trigger
+    words: tuple[str, ...]  # lower case
+
+    def has_word(self, value: str, label: str) -> bool:
+        """A context word in `label + ": " + value`, lowered as the engine does. No word
+        holds ": " (see _gated), so each lies in the label part or in the value."""
+        labelled = f"{label}: ".lower() if label else ""
+        lowered = value.lower()
+        return any(word in labelled or word in lowered for word in self.words)
+
+
+def _gated(rec: Recognizer) -> bool:
+    """A pattern whose matches count only beside a context word the precheck can look for.
+
+    Its words must be ASCII (lowering a part of a text then lowers them as the whole) and
+    hold no ": " (so none can straddle the label and the value)."""
+    words = rec.context
+    return rec.context_required and all(w.isascii() and ": " not in w for w in words)
+
+
+def _hits(trigger: _Trigger, value: str) -> bool:
+    if trigger.literal:
+        return trigger.literal in value
+    return not trigger.chars.isdisjoint(value)
 
 
 class _Trigger(NamedTuple):

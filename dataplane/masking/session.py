@@ -57,7 +57,7 @@ class SessionMasker:
         entity = self._column_entity(column)
         if entity is not None:
             return self._whole(entity, value)
-        result = self._scanned(value, lambda: self._engine_mask(value, column))
+        result = self._scanned(value, column, lambda: self._engine_mask(value, column))
         return REDACTED if result is None else result
 
     def mask_json(self, column: str, value: str) -> str:
@@ -71,6 +71,7 @@ class SessionMasker:
             return json.dumps(self._whole(entity, value), ensure_ascii=False)
         masked = self._scanned(
             value,
+            column,
             lambda: self._json_masked(document, column, value),
             precheck=self._json_precheck_applies(value),
         )
@@ -84,7 +85,7 @@ class SessionMasker:
         if entity is not None:
             self._count({entity: 1})
             return True
-        return self._scanned(value, lambda: self._found(value, column)) != value
+        return self._scanned(value, column, lambda: self._found(value, column)) != value
 
     def statement_finished(self) -> MaskingTally:
         """The statement's tally; the next statement starts with a fresh time budget."""
@@ -102,14 +103,14 @@ class SessionMasker:
     # Scanning under the budget
 
     def _scanned(
-        self, value: str, mask: Callable[[], MaskResult], precheck: bool = True
+        self, value: str, column: str, mask: Callable[[], MaskResult], precheck: bool = True
     ) -> str | None:
         """`mask()` timed against the budget; None when the value failed under "redact"."""
         refusal = self._refusal(value)
         if refusal is not None:
             self._failed(refusal)
             return None
-        if precheck and not self.compiled.precheck.might_match(value):
+        if precheck and not self.compiled.precheck.might_match(value, column):
             return value
         started = self._clock()
         try:
@@ -165,8 +166,9 @@ class SessionMasker:
         return MaskResult(text, result.counts, result.failed)
 
     def _json_precheck_applies(self, value: str) -> bool:
-        """The precheck reads the document's text, which speaks for its strings unless
-        key-path rules mask by key or escapes hide characters (`\\u0040` is `@`)."""
+        """The precheck reads the document's text, which speaks for its strings (and holds
+        every key, each string's context) unless key-path rules mask by key or escapes
+        hide characters (`\\u0040` is `@`)."""
         return not self._rules.json_key_rules and "\\" not in value
 
     # Rules and counts
