@@ -61,18 +61,19 @@ class SessionMasker:
         return REDACTED if result is None else result
 
     def mask_json(self, column: str, value: str) -> str:
-        """String values masked recursively; re-serialised compactly only when changed."""
-        try:
-            document = json.loads(value)
-        except ValueError:
-            return self.mask_text(column, value)
+        """String values masked recursively; re-serialised compactly only when changed.
+
+        Parsed only after the size cap, the budget and the precheck have had their say:
+        a plain document is passed on unparsed."""
+        if not value:
+            return value
         entity = self._column_entity(column)
         if entity is not None:
             return json.dumps(self._whole(entity, value), ensure_ascii=False)
         masked = self._scanned(
             value,
             column,
-            lambda: self._json_masked(document, column, value),
+            lambda: self._json_masked(value, column),
             precheck=self._json_precheck_applies(value),
         )
         return JSON_REDACTED if masked is None else masked
@@ -157,9 +158,14 @@ class SessionMasker:
             counts[span.entity] = counts.get(span.entity, 0) + 1
         return MaskResult(REDACTED if spans else value, counts)
 
-    def _json_masked(self, document: object, column: str, original: str) -> MaskResult:
+    def _json_masked(self, original: str, column: str) -> MaskResult:
+        """A nesting too deep to parse raises RecursionError: the value fails."""
+        try:
+            document = json.loads(original)
+        except ValueError:  # not JSON after all: masked as text
+            return self._engine_mask(original, column)
         engine, policy = self.compiled.engine, self.compiled.policy
-        result = engine.mask_json(document, policy, context=column)  # type: ignore[arg-type]
+        result = engine.mask_json(document, policy, context=column)
         if not result.counts and not result.failed:
             return MaskResult(original, {})  # nothing masked: the server's own text
         text = json.dumps(result.value, ensure_ascii=False, separators=(",", ":"))

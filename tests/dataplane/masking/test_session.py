@@ -249,3 +249,10 @@ def test_tallies_are_per_statement_and_summed_for_the_session() -> None:
 def test_sessions_of_one_profile_share_its_compiled_engine() -> None:
     profile = MaskingProfile("shared", deny_list=("zebra",))
     assert masker_for(profile, KEY).compiled is masker_for(profile, KEY).compiled
+
+
+def test_a_json_document_nested_too_deep_to_parse_fails_closed() -> None:
+    m = masker()
+    deep = "[" * 100_000 + '"a@b.com"' + "]" * 100_000
+    assert m.mask_json("doc", deep) == JSON_REDACTED
+    assert m.statement_finished().failures == {"error": 1}
