@@ -23,7 +23,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from dataplane.contract import MaskingProfile
-from dataplane.contract.masking import BUILTIN_ENTITIES
+from dataplane.contract.masking import BUILTIN_ENTITIES, DENY_LIST_ENTITY
 from dataplane.contract.snapshot import CustomPattern, MaskingFailure
 from dataplane.masking.custom import CustomRules
 from dataplane.masking.engine import MaskingEngine, registry
@@ -101,7 +101,7 @@ def builtin_recognizers(profile: MaskingProfile) -> tuple[Recognizer, ...]:
     """The built-in recognisers of the profile's entities (all of them when none named)."""
     if not profile.entities:
         return registry()
-    own = {p.entity for p in profile.custom_patterns}
+    own = {DENY_LIST_ENTITY, *(p.entity for p in profile.custom_patterns)}
     unknown = set(profile.entities) - set(BUILTIN_ENTITIES) - own
     if unknown:
         raise ProfileError(f"profile {profile.name!r}: unknown entities {sorted(unknown)}")
@@ -254,6 +254,12 @@ class ProfileCache:
         if len(self._compiled) > self._size:
             self._compiled.popitem(last=False)
         return compiled
+
+    def warm(self, profiles: Sequence[MaskingProfile], key_hex: str) -> None:
+        """Compile a snapshot's profiles ahead of their first session (compiling every
+        built-in recogniser takes about half a second); failures wait for that session."""
+        for profile in profiles:
+            self.compiled_or_unusable(profile, key_hex)
 
     def compiled_or_unusable(self, profile: MaskingProfile, key_hex: str) -> CompiledProfile:
         """Like `get`, but a profile that fails to compile becomes the unusable profile."""

@@ -46,6 +46,27 @@ def test_no_entities_means_every_built_in_recognizer() -> None:
     assert masked == "[EMAIL_ADDRESS] ssn [US_SSN]"
 
 
+def test_entities_may_name_the_deny_list_and_custom_entities() -> None:
+    profile = MaskingProfile(
+        "p",
+        entities=("DENY_LIST", "LOYALTY_CARD"),
+        deny_list=("acme",),
+        custom_patterns=(loyalty_card(),),
+    )
+    compiled = compile_profile(profile, KEY)
+    assert {r.entity for r in compiled.engine.recognizers} == {"LOYALTY_CARD"}
+    assert compiled.engine.mask("acme a@b.com", compiled.policy).text == "[DENY_LIST] a@b.com"
+
+
+def test_warming_compiles_a_snapshots_profiles_before_their_sessions() -> None:
+    cache = ProfileCache()
+    profiles = [MaskingProfile("a", entities=("US_SSN",)), MaskingProfile("b", entities=("X",))]
+    cache.warm(profiles, KEY)
+    assert cache.compilations == 1  # "b" cannot compile: its first session will say so
+    cache.get(profiles[0], KEY)
+    assert cache.compilations == 1
+
+
 def test_an_unknown_entity_fails_the_profile() -> None:
     with pytest.raises(ProfileError, match="unknown entities"):
         compile_profile(MaskingProfile("ai", entities=("EMAIL_ADRESS",)), KEY)
