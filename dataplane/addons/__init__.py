@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from dataplane.addons.access import AccessAddon
 from dataplane.addons.audit import AuditAddon
+from dataplane.addons.masking import MaskingAddon
 from dataplane.core.addons import Addon
 from dataplane.core.config import ConfigStore
 from dataplane.core.consumed_grants import ConsumedGrants
 from dataplane.core.session import SessionRegistry
 from dataplane.link.spool import Spool
+from dataplane.masking.audit_text import mask_statement_text
+from dataplane.masking.session import masker_for
 
 
 def default_addons(
     *, config: ConfigStore, sessions: SessionRegistry, spool: Spool, consumed: ConsumedGrants
 ) -> list[Addon]:
-    """The chain, in order: access decides first; audit records what happened."""
+    """The chain, in order: access decides first; masking gives the session the masker its
+    grant asks for; audit records what happened (statement texts redacted)."""
     return [
         AccessAddon(config, sessions, consumed),
-        AuditAddon(spool),
+        MaskingAddon(config, sessions, masker_for),
+        AuditAddon(spool, mask_statement_text),
     ]

@@ -2,12 +2,20 @@
 
 The spool assigns the per-agent sequence number and makes the event durable before the
 link sends it, so the control plane receives each event exactly once.
+
+The audit trail never holds unmasked PII: statement texts and error messages (which echo
+values: `Key (email)=(a@b.com) already exists`) pass through `redact_text` before they
+are written, whatever the session's own masking profile. Results are masked on the
+response path before they reach this addon; what it records of them is the tally: values
+masked per entity for each statement, a `masking.failed` event when masking failed on some
+values, and a `masking.applied` summary when a masked session ends.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from dataplane.contract import Action
@@ -15,6 +23,7 @@ from dataplane.core.addons import Addon, Credential, Refusal, Statement
 from dataplane.core.consumed_grants import GrantUse
 from dataplane.core.session import Session
 from dataplane.link.spool import Spool
+from dataplane.masking.values import MaskingTally
 
 # Statement texts longer than this are cut in the event; the digest still pins the full text.
 STATEMENT_TEXT_LIMIT = 16 * 1024
@@ -23,9 +32,10 @@ STATEMENT_TEXT_LIMIT = 16 * 1024
 class AuditAddon(Addon):
     name = "audit"
 
-    def __init__(self, spool: Spool) -> None:
+    def __init__(self, spool: Spool, redact_text: Callable[[str], str]) -> None:
         self._spool = spool
         self._clock = UtcClock()
+        self._redact = redact_text
 
     def session_started(self, session: Session) -> None:
         if session.grant_consumed and session.grant is not None:
@@ -47,21 +57,54 @@ class AuditAddon(Addon):
         )
 
     def statement_finished(self, session: Session, statement: Statement) -> None:
+        text = statement.text[:STATEMENT_TEXT_LIMIT]
         payload: dict[str, Any] = {
-            "statement": statement.text[:STATEMENT_TEXT_LIMIT],
+            "statement": self._redact(text),
             "kind": statement.kind,
             "parameter_count": statement.parameter_count,
             "command_tags": statement.command_tags,  # a tuple: a JSON array all the same
             "rows": statement.rows,
             "duration_ms": round(statement.duration_s * 1000, 3),
-            "error": _error(statement),
+            "error": self._error(statement),
         }
         if len(statement.text) > STATEMENT_TEXT_LIMIT:
+            # The digest pins the full text without revealing it (it is a hash of the
+            # unmasked text: guessable only for a value already known).
             payload["statement_truncated"] = True
             payload["statement_sha256"] = hashlib.sha256(statement.text.encode()).hexdigest()
+        tally = statement.masking
+        if tally is not None:
+            payload["masked"] = tally.counts
         self._record(session, Action.STATEMENT, payload)
+        if tally is not None and tally.failed:
+            self._record_masking_failed(session, payload["statement"], tally)
+
+    def _record_masking_failed(self, session: Session, text: str, tally: MaskingTally) -> None:
+        self._record(
+            session,
+            Action.MASKING_FAILED,
+            {
+                "profile": session.masking_profile,
+                "statement": text,
+                "values": tally.failed,
+                "reasons": tally.failures,
+                # "error" profiles end the statement; "redact" ones send the marker.
+                "action": "statement_ended" if tally.statement_ended else "redacted",
+            },
+        )
 
     def session_ended(self, session: Session, reason: str) -> None:
+        if session.masker is not None:
+            total = session.masker.session_tally()
+            self._record(
+                session,
+                Action.MASKING_APPLIED,
+                {
+                    "profile": session.masking_profile,
+                    "entities": total.counts,
+                    "values_failed": total.failed,
+                },
+            )
         self._record(
             session,
             Action.SESSION_END,
@@ -145,11 +188,13 @@ class AuditAddon(Addon):
             payload=payload,
         )
 
-
-def _error(statement: Statement) -> dict[str, str] | None:
-    if statement.error_code is None:
-        return None
-    return {"code": statement.error_code, "message": statement.error_message or ""}
+    def _error(self, statement: Statement) -> dict[str, str] | None:
+        if statement.error_code is None:
+            return None
+        return {
+            "code": statement.error_code,
+            "message": self._redact(statement.error_message or ""),
+        }
 
 
 class UtcClock:

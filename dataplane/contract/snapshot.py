@@ -244,8 +244,7 @@ def _profile_to_dict(profile: MaskingProfile) -> dict[str, Any]:
     for key in ("entities", "deny_list"):
         document[key] = list(document[key])
     document["custom_patterns"] = [
-        {**pattern, "context": list(pattern["context"])}
-        for pattern in document["custom_patterns"]
+        {**pattern, "context": list(pattern["context"])} for pattern in document["custom_patterns"]
     ]
     return document
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from dataplane.contract import Actor
 from dataplane.core.consumed_grants import GrantUse
 from dataplane.core.session import Session
+from dataplane.masking.values import MaskingTally
 
 log = logging.getLogger("gatehouse.addons")
 
@@ -60,6 +61,8 @@ class Statement:
     error_code: str | None
     error_message: str | None
     duration_s: float
+    # What masking did to this statement's results; None when the session is unmasked.
+    masking: MaskingTally | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from dataplane.contract import Actor, GrantSpec, ResourceSpec
 from dataplane.core.tokens import VerifiedIdentity
+from dataplane.masking.values import ValueMasker
 
 
 @dataclass(eq=False)
@@ -32,6 +33,10 @@ class Session:
     # True once this session has used up its single-use grant (scope session or call).
     grant_consumed: bool = False
     statements: int = 0
+    # The masking profile of the session's grant and the masker built from it (the masking
+    # addon sets both); None: results are passed on as the resource sends them.
+    masking_profile: str = ""
+    masker: ValueMasker | None = field(default=None, repr=False)
     _terminator: Callable[[str], None] | None = field(default=None, repr=False)
 
     _actor: tuple[VerifiedIdentity | None, Actor] | None = field(default=None, repr=False)

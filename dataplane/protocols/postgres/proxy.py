@@ -23,10 +23,11 @@ from collections.abc import Coroutine
 from typing import Any
 
 from dataplane.contract import GrantScope, ResourceSpec
-from dataplane.core.addons import ConnectRequest, Refusal, RefusalKind, Statement
+from dataplane.core.addons import ConnectRequest, Refusal, RefusalKind
 from dataplane.core.server import READ_CHUNK, GatewayServices, open_upstream
 from dataplane.core.session import Session
 from dataplane.core.tasks import spawn
+from dataplane.masking.values import ValueMasker
 from dataplane.protocols.postgres import upstream
 from dataplane.protocols.postgres.cancel import CancelKeys, CancelTarget
 from dataplane.protocols.postgres.ephemeral import (
@@ -35,6 +36,7 @@ from dataplane.protocols.postgres.ephemeral import (
     IssuedRole,
     NoAccessLevel,
 )
+from dataplane.protocols.postgres.masked_relay import MaskedRelay, to_statement
 from dataplane.protocols.postgres.wire import errors, messages
 from dataplane.protocols.postgres.wire.framing import MessageFramer, StartupFramer
 from dataplane.protocols.postgres.wire.login import UpstreamLogin, UpstreamLoginFailed
@@ -50,7 +52,6 @@ from dataplane.protocols.postgres.wire.startup import (
 from dataplane.protocols.postgres.wire.statements import (
     CLIENT_TYPES_TRACKED,
     SERVER_TYPES_TRACKED,
-    StatementFinished,
     StatementTracker,
 )
 
@@ -204,8 +205,12 @@ class PostgresConnection:
                 self.proxy.cancel_keys.withdraw(self.cancel_pid)
             await self._close_upstream()
             self._close_client()
+            masker = self.session.masker
             for unfinished in self.tracker.connection_closed():
-                self.services.chain.statement_finished(self.session, _statement(unfinished))
+                tally = masker.statement_finished() if masker is not None else None
+                self.services.chain.statement_finished(
+                    self.session, to_statement(unfinished, tally)
+                )
             self.services.chain.session_ended(self.session, reason)
 
     # -- startup -----------------------------------------------------------------------------
@@ -397,13 +402,35 @@ class PostgresConnection:
         return f"internal error: {type(exc).__name__}"
 
     def _pumps(self) -> tuple[Coroutine[Any, Any, str], Coroutine[Any, Any, str]]:
-        """The raw relay; or, for a one-call grant, the gated pumps (a separate pair, so
-        ordinary sessions pay nothing for the limit)."""
+        """The raw relay; the gated pumps for a one-call grant; the masked relay (gated or
+        not) when the grant has a masking profile. Separate pairs, so ordinary sessions pay
+        nothing for limits or masking they do not have."""
         grant = self.session.grant
-        if grant is None or grant.scope != GrantScope.CALL:
+        gate = None
+        if grant is not None and grant.scope == GrantScope.CALL:
+            gate = OneCallGate(CLIENT_MAX_MESSAGE)
+        if self.session.masker is not None:
+            relay = self._masked_relay(self.session.masker, gate)
+            return relay.client_to_server(), relay.server_to_client()
+        if gate is None:
             return self._pump_client_to_server(), self._pump_server_to_client()
-        gate = OneCallGate(CLIENT_MAX_MESSAGE)
         return self._pump_one_call_to_server(gate), self._pump_one_call_to_client(gate)
+
+    def _masked_relay(self, masker: ValueMasker, gate: OneCallGate | None) -> MaskedRelay:
+        assert self.upstream_reader is not None and self.upstream_writer is not None
+        self.to_client = MessageFramer(SERVER_MAX_MESSAGE)  # every body: results are rewritten
+        return MaskedRelay(
+            session=self.session,
+            masker=masker,
+            chain=self.services.chain,
+            tracker=self.tracker,
+            client=(self.reader, self.writer),
+            upstream=(self.upstream_reader, self.upstream_writer),
+            to_client=self.to_client,
+            client_max_message=CLIENT_MAX_MESSAGE,
+            gate=gate,
+            call_used=lambda: self._one_call_used(gate),
+        )
 
     async def _pump_client_to_server(self) -> str:
         assert self.upstream_writer is not None
@@ -433,7 +460,7 @@ class PostgresConnection:
                 return "upstream closed the connection"
             for message_type, body in feed(data):
                 for finished in observe(message_type, body):
-                    chain.statement_finished(session, _statement(finished))
+                    chain.statement_finished(session, to_statement(finished))
             client.write(data)
             await client.drain()
 
@@ -466,19 +493,23 @@ class PostgresConnection:
             complete = False
             for message_type, body in self.to_client.feed(data):
                 for finished in self.tracker.server_message(message_type, body):
-                    chain.statement_finished(session, _statement(finished))
+                    chain.statement_finished(session, to_statement(finished))
                 complete = complete or gate.completes_call(message_type)
             self.writer.write(data)
             await self.writer.drain()
             if complete:
-                if gate.dropped:
-                    log.info(
-                        "one-call session %s: %d pipelined client message(s) held back",
-                        session.id,
-                        gate.dropped,
-                    )
-                self._terminate(ONE_CALL_USED)
-                return f"terminated: {ONE_CALL_USED}"
+                return self._one_call_used(gate)
+
+    def _one_call_used(self, gate: OneCallGate | None) -> str:
+        """The one call's result is complete: end the session; returns why it ended."""
+        if gate is not None and gate.dropped:
+            log.info(
+                "one-call session %s: %d pipelined client message(s) held back",
+                self.session.id,
+                gate.dropped,
+            )
+        self._terminate(ONE_CALL_USED)
+        return f"terminated: {ONE_CALL_USED}"
 
     def _terminate(self, reason: str) -> None:
         """Called from outside (revocation, expiry): tell the client why and end the session."""
@@ -528,19 +559,6 @@ class PostgresConnection:
     async def _send(self, data: bytes) -> None:
         self.writer.write(data)
         await self.writer.drain()
-
-
-def _statement(finished: StatementFinished) -> Statement:
-    return Statement(
-        text=finished.text,
-        kind=finished.protocol,
-        parameter_count=finished.parameter_count,
-        command_tags=finished.command_tags,
-        rows=finished.rows,
-        error_code=finished.error_sqlstate,
-        error_message=finished.error_message,
-        duration_s=finished.duration_s,
-    )
 
 
 def _address(peer: object) -> str:

@@ -27,6 +27,7 @@ from dataplane.core.session import Session
 from dataplane.core.tokens import VerifiedIdentity
 from dataplane.link.client import _events_frame
 from dataplane.link.spool import Spool
+from dataplane.masking.audit_text import mask_statement_text
 
 EVENTS = 50_000
 BATCH = 500
@@ -70,7 +71,7 @@ def pgbench_session() -> Session:
 async def one_round(directory: Path) -> dict[str, float]:
     spool = await Spool.open(directory, memory_max_events=EVENTS)
     try:
-        addon, session = AuditAddon(spool), pgbench_session()
+        addon, session = AuditAddon(spool, mask_statement_text), pgbench_session()
         started = time.perf_counter()
         for _ in range(EVENTS):
             addon.statement_finished(session, STATEMENT)
