@@ -11,6 +11,7 @@ from dataplane.core.consumed_grants import ConsumedGrants
 from dataplane.core.session import SessionRegistry
 from dataplane.link.spool import Spool
 from dataplane.masking.audit_text import mask_statement_text
+from dataplane.masking.profile import PROFILES
 from dataplane.masking.session import masker_for
 
 
@@ -21,6 +22,6 @@ def default_addons(
     grant asks for; audit records what happened (statement texts redacted)."""
     return [
         AccessAddon(config, sessions, consumed),
-        MaskingAddon(config, sessions, masker_for),
+        MaskingAddon(config, sessions, masker_for, PROFILES.warm),
         AuditAddon(spool, mask_statement_text),
     ]

@@ -15,19 +15,23 @@ Fail closed, both ways a profile can go wrong:
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dataplane.contract import MaskingProfile, Snapshot
 from dataplane.core.addons import Addon, ConnectRequest, Refusal
 from dataplane.core.config import ConfigStore
 from dataplane.core.session import Session, SessionRegistry
+from dataplane.core.tasks import spawn
 from dataplane.masking.values import ValueMasker
 
 log = logging.getLogger("gatehouse.masking")
 
 # Builds one session's masker from its profile and the deployment's masking key (hex).
 MaskerFactory = Callable[[MaskingProfile, str], ValueMasker]
+# Compiles profiles ahead of use (blocking; run in a thread).
+ProfileWarmer = Callable[[Sequence[MaskingProfile], str], object]
 POLICY_CHANGED = "the masking policy of this access changed; reconnect"
 
 
@@ -35,14 +39,20 @@ class MaskingAddon(Addon):
     name = "masking"
 
     def __init__(
-        self, config: ConfigStore, sessions: SessionRegistry, masker_for: MaskerFactory
+        self,
+        config: ConfigStore,
+        sessions: SessionRegistry,
+        masker_for: MaskerFactory,
+        warm_profiles: ProfileWarmer | None = None,
     ) -> None:
         self._config = config
+        self._warm_profiles = warm_profiles
         self._sessions = sessions
         self._masker_for = masker_for
         # Session id -> the (profile, key) its masker was built from, while it lives.
         self._in_use: dict[str, _Masking] = {}
         config.subscribe(self._recheck_live_sessions)
+        config.subscribe(self._warm)
 
     async def authorize(self, session: Session, request: ConnectRequest) -> Refusal | None:
         """Attach the masker of the grant's profile (runs after access chose the grant)."""
@@ -63,6 +73,17 @@ class MaskingAddon(Addon):
 
     def connection_refused(self, session: Session, refusal: Refusal) -> None:
         self._in_use.pop(session.id, None)
+
+    def _warm(self, snapshot: Snapshot) -> None:
+        """Compile the snapshot's profiles in a thread now, so the first session on a new
+        profile does not stall every session's event loop while Hyperscan compiles."""
+        if snapshot.masking_profiles and self._warm_profiles is not None:
+            spawn(
+                asyncio.to_thread(
+                    self._warm_profiles, snapshot.masking_profiles, snapshot.masking_key
+                ),
+                name=f"masking-warm-{snapshot.revision}",
+            )
 
     def _recheck_live_sessions(self, snapshot: Snapshot) -> None:
         """End live sessions whose grant now has another profile, or a changed one."""

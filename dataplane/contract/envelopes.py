@@ -4,11 +4,18 @@ Agent -> control plane:
   ``hello``      {"agent_version", "revision"}      first frame after connecting
   ``events``     {"events": [AuditEvent dict, ...]} a batch, ascending ``seq``
   ``heartbeat``  {"revision", "spool_backlog", "sessions"}
+  ``hold``       {"hold": {"id", "session", "grant", "identity", "identity_name", "resource",
+                 "statement", "rule", "reason", "requested_at", "expires_at"}}
+                 a statement held for approval; sent again after a reconnect while pending
+  ``hold_withdrawn`` {"id", "reason"}  the agent stopped waiting (client cancelled or left,
+                 or the hold timed out at the agent)
 Control plane -> agent:
   ``welcome``    {"last_seq"}   highest event seq the control plane has stored for this agent
   ``snapshot``   {"snapshot": Snapshot dict}         sent on connect and on every change
   ``ack``        {"seq"}        every event with seq <= this is stored durably
   ``error``      {"message"}    then the control plane closes the socket
+  ``hold_decision`` {"id", "decision": "approved" | "denied" | "expired", "by", "at"}
+                 the answer to a hold (sent again whenever the agent sends that hold again)
 """
 
 from __future__ import annotations
@@ -19,8 +26,8 @@ from typing import Any
 
 WIRE_VERSION = 1
 
-AGENT_TO_CONTROL_PLANE = frozenset({"hello", "events", "heartbeat"})
-CONTROL_PLANE_TO_AGENT = frozenset({"welcome", "snapshot", "ack", "error"})
+AGENT_TO_CONTROL_PLANE = frozenset({"hello", "events", "heartbeat", "hold", "hold_withdrawn"})
+CONTROL_PLANE_TO_AGENT = frozenset({"welcome", "snapshot", "ack", "error", "hold_decision"})
 KNOWN_TYPES = AGENT_TO_CONTROL_PLANE | CONTROL_PLANE_TO_AGENT
 
 # The websocket path agents connect to, and the header carrying the agent token.

@@ -31,6 +31,11 @@ class Action(StrEnum):
     # Masking failed or ran out of time on some values: they were redacted, or the
     # statement ended with an error (the profile's on_failure); never passed on unmasked.
     MASKING_FAILED = "masking.failed"
+    # Guardrail verdicts on statements (the rule, the decision, who approved a hold).
+    GUARDRAIL_DENIED = "guardrail.denied"
+    GUARDRAIL_HELD = "guardrail.held"
+    GUARDRAIL_HOLD_RESOLVED = "guardrail.hold_resolved"  # approved/denied/expired/withdrawn
+    GUARDRAIL_ROW_LIMIT = "guardrail.row_limit"
 
 
 @dataclass(frozen=True)

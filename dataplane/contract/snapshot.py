@@ -17,7 +17,8 @@ from dataplane.contract.envelopes import ContractError
 
 # 2: access levels, credential modes, grant start and access level. 3: grant scope.
 # 4: masking profiles, the deployment's masking key and each grant's masking profile.
-SNAPSHOT_FORMAT = 4
+# 5: guardrail profiles and each grant's guardrail profile.
+SNAPSHOT_FORMAT = 5
 TOKEN_ISSUER = "gatehouse"
 TOKEN_AUDIENCE = "gatehouse-agent"
 
@@ -116,6 +117,21 @@ class MaskingProfile:
 
 
 @dataclass(frozen=True)
+class GuardrailProfile:
+    """The guardrails the sessions on a grant run under (a control-plane guardrail policy,
+    resolved for the grant's identity and resource).
+
+    ``policy`` is a guardrail policy document (dataplane/guardrails/document.py, with its
+    own ``format_version``); the agent refuses sessions on a grant whose profile it cannot
+    read (fail closed). A held statement waits at most ``hold_timeout_s`` for a decision.
+    """
+
+    name: str
+    policy: dict[str, Any]
+    hold_timeout_s: int = 300
+
+
+@dataclass(frozen=True)
 class GrantSpec:
     id: str
     identity: str  # the token's ``sub``
@@ -126,6 +142,8 @@ class GrantSpec:
     scope: str = GrantScope.DURATION  # a GrantScope value
     # The MaskingProfile.name the sessions on this grant are masked with; "" = unmasked.
     masking: str = ""
+    # The GuardrailProfile.name its statements are judged by; "" = no guardrails.
+    guardrails: str = ""
 
     @property
     def single_use(self) -> bool:
@@ -147,6 +165,7 @@ class Snapshot:
     # The deployment's key for keyed masking (hash, format_preserving), hex; same value,
     # same pseudonym, on every agent, so joins across results still work.
     masking_key: str = field(default="", repr=False)
+    guardrail_profiles: tuple[GuardrailProfile, ...] = ()
     format: int = SNAPSHOT_FORMAT
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +179,12 @@ class Snapshot:
         if not name:
             return None
         return next(p for p in self.masking_profiles if p.name == name)
+
+    def guardrail_profile(self, name: str) -> GuardrailProfile | None:
+        """The guardrail profile called ``name``; None for "" (no guardrails)."""
+        if not name:
+            return None
+        return next(p for p in self.guardrail_profiles if p.name == name)
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Snapshot:
@@ -179,6 +204,9 @@ class Snapshot:
                     _masking_profile_from_dict(p) for p in document["masking_profiles"]
                 ),
                 masking_key=str(document["masking_key"]),
+                guardrail_profiles=tuple(
+                    _guardrail_profile_from_dict(p) for p in document["guardrail_profiles"]
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ContractError(f"malformed snapshot: {exc}") from exc
@@ -190,14 +218,29 @@ def _check_masking_references(snapshot: Snapshot) -> None:
     """A grant naming a profile the snapshot lacks would leave its sessions' masking
     undefined: the snapshot is refused (fail closed)."""
     names = {p.name for p in snapshot.masking_profiles}
+    guardrails = {p.name for p in snapshot.guardrail_profiles}
     for grant in snapshot.grants:
         if grant.masking and grant.masking not in names:
             raise ContractError(f"grant {grant.id} names unknown masking profile {grant.masking!r}")
+        if grant.guardrails and grant.guardrails not in guardrails:
+            raise ContractError(
+                f"grant {grant.id} names unknown guardrail profile {grant.guardrails!r}"
+            )
     keyed = {"hash", "format_preserving"}
     for profile in snapshot.masking_profiles:
         kinds = {profile.default_strategy, *profile.strategies.values()}
         if kinds & keyed and not snapshot.masking_key:
             raise ContractError(f"masking profile {profile.name!r} needs the masking key")
+
+
+def _guardrail_profile_from_dict(document: dict[str, Any]) -> GuardrailProfile:
+    policy = document["policy"]
+    if not isinstance(policy, dict):
+        raise ValueError("a guardrail profile's policy must be a JSON object")
+    timeout = int(document.get("hold_timeout_s", 300))
+    if timeout <= 0:
+        raise ValueError("hold_timeout_s must be positive")
+    return GuardrailProfile(name=str(document["name"]), policy=policy, hold_timeout_s=timeout)
 
 
 def _masking_profile_from_dict(document: dict[str, Any]) -> MaskingProfile:
@@ -272,6 +315,7 @@ def _grant_from_dict(document: dict[str, Any]) -> GrantSpec:
         access_level=str(document.get("access_level", "")),
         scope=_scope(document.get("scope", GrantScope.DURATION)),
         masking=str(document.get("masking", "")),
+        guardrails=str(document.get("guardrails", "")),
     )
 
 
@@ -288,7 +332,7 @@ def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
     (static credentials, grants already started, no level) mean exactly what format 1 did.
     Format 2 had no grant scope: every grant was a "duration" grant, which is what the
     default means. Format 3 had no masking: no profiles, no key, every grant unmasked,
-    which is what a control plane without masking meant.
+    which is what a control plane without masking meant. Format 4 had no guardrails.
     """
     version = document.get("format")
     if version in (1, 2):
@@ -296,7 +340,10 @@ def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
         document = {**document, "grants": grants, "format": 3}
         version = 3
     if version == 3:
-        return {**document, "masking_profiles": [], "masking_key": "", "format": SNAPSHOT_FORMAT}
+        document = {**document, "masking_profiles": [], "masking_key": "", "format": 4}
+        version = 4
+    if version == 4:
+        return {**document, "guardrail_profiles": [], "format": SNAPSHOT_FORMAT}
     if version != SNAPSHOT_FORMAT:
         raise ContractError(f"unsupported snapshot format {version!r}")
     return document

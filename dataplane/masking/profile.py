@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -241,18 +242,22 @@ class ProfileCache:
         self._size = size
         self._compiled: OrderedDict[tuple[str, str], CompiledProfile] = OrderedDict()
         self.compilations = 0
+        # warm() runs in a worker thread while sessions look profiles up on the loop.
+        self._lock = threading.Lock()
 
     def get(self, profile: MaskingProfile, key_hex: str) -> CompiledProfile:
         """The compiled profile, compiling it on first use; raises ProfileError."""
         cache_key = (canonical(profile), hashlib.sha256(key_hex.encode()).hexdigest())
-        if cache_key in self._compiled:
-            self._compiled.move_to_end(cache_key)
-            return self._compiled[cache_key]
-        compiled = compile_profile(profile, key_hex)
-        self.compilations += 1
-        self._compiled[cache_key] = compiled
-        if len(self._compiled) > self._size:
-            self._compiled.popitem(last=False)
+        with self._lock:
+            if cache_key in self._compiled:
+                self._compiled.move_to_end(cache_key)
+                return self._compiled[cache_key]
+        compiled = compile_profile(profile, key_hex)  # outside the lock: it takes a while
+        with self._lock:
+            self.compilations += 1
+            self._compiled[cache_key] = compiled
+            if len(self._compiled) > self._size:
+                self._compiled.popitem(last=False)
         return compiled
 
     def warm(self, profiles: Sequence[MaskingProfile], key_hex: str) -> None:

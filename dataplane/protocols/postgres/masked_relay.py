@@ -106,9 +106,15 @@ class MaskedRelay:
         return self.gate is not None and self.gate.completes_call(message_type)
 
     def _statement_finished(self, finished: StatementFinished) -> None:
-        self.chain.statement_finished(
-            self.session, to_statement(finished, self.masker.statement_finished())
-        )
+        tally = self.masker.statement_finished()
+        for reason in self.results.take_failures():
+            # The wire layer ended the statement (its own reasons, e.g. a binary type it
+            # cannot inspect, or the masker's MaskingFailed, already counted by the masker).
+            tally.statement_ended = True
+            if reason not in tally.failures:
+                tally.failures[reason] = 1
+                tally.failed += 1
+        self.chain.statement_finished(self.session, to_statement(finished, tally))
 
 
 def to_statement(finished: StatementFinished, masking: MaskingTally | None = None) -> Statement:

@@ -17,6 +17,7 @@ from dataplane.contract import (
     CustomPattern,
     GrantScope,
     GrantSpec,
+    GuardrailProfile,
     MaskingFailure,
     MaskingProfile,
     ResourceSpec,
@@ -102,7 +103,7 @@ def test_a_format_3_snapshot_means_no_masking() -> None:
     for grant in document["grants"]:
         del grant["masking"]
     upgraded = Snapshot.from_dict(document)
-    assert upgraded.format == SNAPSHOT_FORMAT == 4
+    assert upgraded.format == SNAPSHOT_FORMAT == 5
     assert upgraded.masking_profiles == () and upgraded.grants[0].masking == ""
 
 
@@ -191,3 +192,26 @@ def test_a_format_1_audit_event_reads_as_acting_for_no_one() -> None:
         "payload": {},
     }
     assert AuditEvent.from_dict(document).actor.on_behalf_of is None
+
+
+def test_a_format_4_snapshot_means_no_guardrails() -> None:
+    document = snapshot().to_dict()
+    document["format"] = 4
+    del document["guardrail_profiles"]
+    for grant in document["grants"]:
+        del grant["guardrails"]
+    upgraded = Snapshot.from_dict(document)
+    assert upgraded.guardrail_profiles == () and upgraded.grants[0].guardrails == ""
+
+
+def test_guardrail_profiles_round_trip_and_unknown_ones_are_refused() -> None:
+    document = snapshot().to_dict()
+    policy = {"format_version": 1, "rules": [{"kind": "read_only", "name": "ro"}]}
+    document["guardrail_profiles"] = [{"name": "ro", "policy": policy, "hold_timeout_s": 60}]
+    document["grants"][0]["guardrails"] = "ro"
+    loaded = Snapshot.from_dict(json.loads(json.dumps(document)))
+    assert loaded.guardrail_profile("ro") == GuardrailProfile("ro", policy, 60)
+    assert Snapshot.from_dict(loaded.to_dict()) == loaded
+    document["grants"][0]["guardrails"] = "nobody-defined-this"
+    with pytest.raises(ContractError):
+        Snapshot.from_dict(document)
