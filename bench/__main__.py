@@ -6,7 +6,8 @@ audit verifier over a 1,000,000-entry bundle), ledger-core (Merkle root over 1,0
 hashes, leaf parsing, proof checks, on one core), audit-append (audit log append throughput
 into PostgreSQL with checkpoints signed), audit-proofs (proof latency at 1,000,000 entries),
 masking-accuracy (precision/recall per entity vs Presidio on a seeded corpus), masking-speed
-(scan MB/s per core: hyperscan, Python fallback, Presidio), guardrails-judge (parse-and-judge
+(scan MB/s per core: hyperscan, Python fallback, Presidio), masking-inline (pgbench TPS and
+1,000-row latency through the agent with masking on vs off), guardrails-judge (parse-and-judge
 time per statement, cold and cached, p50/p99).
 Each prints its tables and writes JSON under bench/results/; with more than one, each runs in
 its own process.
@@ -29,6 +30,7 @@ from bench import (
 )
 from bench.guardrails import judge as guardrails_judge
 from bench.masking import accuracy as masking_accuracy
+from bench.masking import inline as masking_inline
 from bench.masking import throughput as masking_throughput
 
 BENCHMARKS: dict[str, Callable[[], object]] = {
@@ -41,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[], object]] = {
     "audit-proofs": audit_proofs.main,
     "masking-accuracy": masking_accuracy.main,
     "masking-speed": masking_throughput.main,
+    "masking-inline": masking_inline.main,
     "guardrails-judge": guardrails_judge.main,
 }
 
