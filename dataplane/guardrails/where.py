@@ -14,11 +14,18 @@ def restricts_rows(where: object) -> bool:
     Caught: none, `true` and its spellings, `NOT false`, equal constants (`1=1`, `'a'='a'`),
     a column compared to itself (`id = id`), and OR with any of those. This catches mistakes
     and lazy evasions, not every tautology (`id > 0` passes): it is a seat belt, not a proof.
+
+    A parameter (`$1`) may hold anything: alone, negated or compared with another parameter
+    or a constant it counts as possibly true of every row. So a normalised text (constants
+    replaced by parameters, as the agent caches statements) is judged at least as strictly
+    as the text it came from, and `WHERE $1` does not pass for a restriction.
     """
     return where is not None and not _always_true(where)
 
 
 def _always_true(node: object) -> bool:
+    if isinstance(node, ast.ParamRef):
+        return True
     if isinstance(node, ast.A_Const):
         return _constant_true(node.val)
     if isinstance(node, ast.TypeCast):
@@ -38,6 +45,8 @@ def _always_true(node: object) -> bool:
 
 
 def _always_false(node: object) -> bool:
+    if isinstance(node, ast.ParamRef):
+        return True
     if isinstance(node, ast.A_Const):
         value = node.val
         return isinstance(value, ast.Boolean) and not value.boolval
@@ -55,8 +64,15 @@ def _constant_true(value: object) -> bool:
 
 
 def _same_operands(left: object, right: object) -> bool:
+    either_is_parameter = isinstance(left, ast.ParamRef) or isinstance(right, ast.ParamRef)
+    if either_is_parameter and _constant_or_parameter(left) and _constant_or_parameter(right):
+        return True  # could be equal
     if isinstance(left, ast.A_Const) and isinstance(right, ast.A_Const):
         return left.isnull is False and left.val == right.val
     if isinstance(left, ast.ColumnRef) and isinstance(right, ast.ColumnRef):
         return left.fields == right.fields
     return False
+
+
+def _constant_or_parameter(node: object) -> bool:
+    return isinstance(node, ast.A_Const | ast.ParamRef)
