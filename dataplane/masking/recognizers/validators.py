@@ -50,8 +50,19 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 
 
 def digits_only(value: str) -> str:
-    """The value with every separator (space, dash, dot, slash...) removed."""
+    """The value with every separator (space, dash, dot, slash...) removed.
+
+    Every card, SSN and phone candidate passes through here: ASCII text (all of them, in
+    practice) drops its usual separators with `replace` and anything else with
+    `translate`; only other text needs the per-character Unicode test."""
+    if value.isascii():
+        compact = value.replace(" ", "").replace("-", "")
+        return compact if compact.isdigit() else compact.translate(_ASCII_NON_DIGITS)
     return "".join(c for c in value if c.isdigit())
+
+
+# Every ASCII character but 0-9, for str.translate to delete.
+_ASCII_NON_DIGITS: dict[int, None] = dict.fromkeys(c for c in range(128) if not chr(c).isdigit())
 
 
 def without_spaces(value: str) -> str:
@@ -63,19 +74,56 @@ def luhn(number: str) -> bool:
     """The Luhn mod-10 checksum over a string of digits."""
     if not number.isdigit():
         return False
-    total = 0
+    if number.isascii():
+        return _ascii_luhn_total(number) % 10 == 0
+    total = 0  # other Unicode digits: int() reads them (or raises, as it always has)
     for position, char in enumerate(reversed(number)):
         digit = int(char) * (2 if position % 2 else 1)
         total += digit - 9 if digit > 9 else digit
     return total % 10 == 0
 
 
+# The Luhn doubling of each digit, digits summed: 5 -> 10 -> 1.
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
+def _ascii_luhn_total(number: str) -> int:
+    """The Luhn sum of ASCII digits without a Python loop: every second digit from the
+    right doubled by translation, the code points summed in C (48 is `0`)."""
+    kept, doubled = number[-1::-2], number[-2::-2].translate(_LUHN_DOUBLED)
+    return sum(kept.encode()) + sum(doubled.encode()) - 48 * len(number)
+
+
 def card_issuer(number: str) -> bool:
     """A known issuer prefix with a length that issuer uses."""
+    if number.isascii() and number.isdigit() and len(number) >= _ISSUER_PREFIX:
+        return number[:_ISSUER_PREFIX] in _ISSUER_PREFIXES.get(len(number), ())
     return any(
         low <= number[: len(low)] <= high and len(number) in lengths
         for low, high, lengths in CARD_ISSUERS
     )
+
+
+_ISSUER_PREFIX = 4  # the longest issuer prefix
+
+
+def _issuer_prefixes() -> dict[int, frozenset[str]]:
+    """Card length -> every 4-digit prefix an issuer of that length has: one set lookup
+    instead of thirteen range comparisons (the same answer for a number of ASCII digits)."""
+    by_length: dict[int, set[str]] = {}
+    for low, high, lengths in CARD_ISSUERS:
+        spare = _ISSUER_PREFIX - len(low)
+        prefixes = {
+            f"{lead:0{len(low)}d}{rest:0{spare}d}" if spare else f"{lead:0{len(low)}d}"
+            for lead in range(int(low), int(high) + 1)
+            for rest in range(10**spare)
+        }
+        for length in lengths:
+            by_length.setdefault(length, set()).update(prefixes)
+    return {length: frozenset(p) for length, p in by_length.items()}
+
+
+_ISSUER_PREFIXES = _issuer_prefixes()
 
 
 def credit_card(number: str) -> bool:
@@ -165,13 +213,17 @@ def email(value: str) -> bool:
     return all(label and label[0] != "-" and label[-1] != "-" for label in labels)
 
 
+_PHONE_CHARS = re.compile(r"\+?[0-9 .()-]+")
+_DOUBLE_SEPARATOR = re.compile(r"[ .()-]{2}")
+
+
 def phone(value: str) -> bool:
     """International (`+`): 8-15 digits. Otherwise NANP: area and exchange start 2-9."""
     digits = digits_only(value)
-    if not re.fullmatch(r"\+?[0-9 .()-]+", value):
+    if _PHONE_CHARS.fullmatch(value) is None:
         return False
     if value.startswith("+"):
-        return 8 <= len(digits) <= 15 and not re.search(r"[ .()-]{2}", value)
+        return 8 <= len(digits) <= 15 and _DOUBLE_SEPARATOR.search(value) is None
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
     return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
