@@ -15,6 +15,7 @@ from dataplane.core import tls
 from dataplane.core.addons import AddonChain
 from dataplane.core.config import ConfigStore
 from dataplane.core.consumed_grants import ConsumedGrants
+from dataplane.core.holds import HoldDesk
 from dataplane.core.server import GatewayServices, Listen, start_listener
 from dataplane.core.session import SessionRegistry
 from dataplane.core.tasks import cancel_and_wait, spawn, wait_for_unfinished
@@ -49,7 +50,10 @@ async def run_agent(settings: AgentSettings) -> None:
     )
     config = ConfigStore()
     sessions = SessionRegistry()
-    addons = default_addons(config=config, sessions=sessions, spool=spool, consumed=consumed)
+    holds = HoldDesk()
+    addons = default_addons(
+        config=config, sessions=sessions, spool=spool, consumed=consumed, holds=holds
+    )
     chain = AddonChain(addons)
     await _report_lost_sessions(chain, spool, consumed)
     services = GatewayServices(
@@ -68,6 +72,7 @@ async def run_agent(settings: AgentSettings) -> None:
         revision=lambda: config.revision,
         sessions=lambda: len(sessions),
         ssl_context=tls.link_context(settings.control_plane_url, settings.control_plane_ca),
+        holds=holds,
     )
     link_task = spawn(link.run(), name="control-plane-link")
     stop = _stop_on_signals()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dataplane.contract import Action
-from dataplane.core.addons import Addon, Credential, Refusal, Statement
+from dataplane.core.addons import Addon, Credential, GuardrailEvent, Refusal, Statement
 from dataplane.core.consumed_grants import GrantUse
 from dataplane.core.session import Session
 from dataplane.link.spool import Spool
@@ -147,6 +147,20 @@ class AuditAddon(Addon):
                 "grant_scope": use.scope,
             },
         )
+
+    def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
+        payload: dict[str, Any] = {
+            "statement": self._redact(event.statement[:STATEMENT_TEXT_LIMIT]),
+            "rule": event.rule,
+            "reason": self._redact(event.reason),
+        }
+        if event.hold_id:
+            payload["hold"] = event.hold_id
+        if event.outcome:
+            payload.update(
+                outcome=event.outcome, decided_by=event.decided_by, decided_at=event.decided_at
+            )
+        self._record(session, Action(event.action), payload)
 
     def cancel_requested(self, session: Session) -> None:
         self._record(session, Action.CANCEL_REQUEST, {"client_address": session.client_address})

@@ -66,6 +66,21 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class GuardrailEvent:
+    """A guardrail acted on a statement: denied it, held it, resolved a hold, or cut a
+    result at the row limit. `statement` is the exact text (the audit addon redacts it)."""
+
+    action: str  # an Action value: guardrail.denied | .held | .hold_resolved | .row_limit
+    statement: str
+    rule: str
+    reason: str
+    hold_id: str = ""
+    outcome: str = ""  # hold_resolved: approved | denied | expired | withdrawn
+    decided_by: str = ""
+    decided_at: str = ""
+
+
+@dataclass(frozen=True)
 class Credential:
     """A short-lived upstream credential the gateway made for one session (PostgreSQL: a
     login role inside the grant's access level). Never holds the secret itself."""
@@ -105,6 +120,9 @@ class Addon:
     def cancel_requested(self, session: Session) -> None:
         """A client asked to cancel the statement running in `session`."""
 
+    def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
+        """A guardrail denied, held or cut a statement, or a hold was resolved."""
+
     def credential_issued(self, credential: Credential) -> None:
         """The gateway created a per-session upstream credential."""
 
@@ -132,6 +150,7 @@ class AddonChain:
         self._ended = [a for a in self.addons if _overrides(a, "session_ended")]
         self._refused = [a for a in self.addons if _overrides(a, "connection_refused")]
         self._cancel = [a for a in self.addons if _overrides(a, "cancel_requested")]
+        self._guardrail = [a for a in self.addons if _overrides(a, "guardrail_acted")]
         self._issued = [a for a in self.addons if _overrides(a, "credential_issued")]
         self._revoked = [a for a in self.addons if _overrides(a, "credential_revoked")]
         self._lost = [a for a in self.addons if _overrides(a, "session_lost")]
@@ -170,6 +189,10 @@ class AddonChain:
     def cancel_requested(self, session: Session) -> None:
         for addon in self._cancel:
             addon.cancel_requested(session)
+
+    def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
+        for addon in self._guardrail:
+            addon.guardrail_acted(session, event)
 
     def credential_issued(self, credential: Credential) -> None:
         for addon in self._issued:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dataplane.contract import Actor, GrantSpec, ResourceSpec
+from dataplane.core.guard import SessionGuard
 from dataplane.core.tokens import VerifiedIdentity
 from dataplane.masking.values import ValueMasker
 
@@ -37,6 +38,10 @@ class Session:
     # addon sets both); None: results are passed on as the resource sends them.
     masking_profile: str = ""
     masker: ValueMasker | None = field(default=None, repr=False)
+    # The guardrail profile of the session's grant and its judge (the guardrails addon sets
+    # both); None: statements are not judged.
+    guardrail_profile: str = ""
+    guard: SessionGuard | None = field(default=None, repr=False)
     _terminator: Callable[[str], None] | None = field(default=None, repr=False)
 
     _actor: tuple[VerifiedIdentity | None, Actor] | None = field(default=None, repr=False)

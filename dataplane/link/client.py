@@ -43,6 +43,7 @@ from dataplane.contract import (
     encode_envelope,
 )
 from dataplane.contract.envelopes import AGENT_TOKEN_HEADER, AGENT_WEBSOCKET_PATH
+from dataplane.core.holds import HoldDesk
 from dataplane.core.tasks import cancel_and_wait, spawn
 from dataplane.link.spool import Line, Spool
 
@@ -132,6 +133,7 @@ class ControlPlaneLink:
         heartbeat_interval_s: float = 5.0,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
+        holds: HoldDesk | None = None,
     ) -> None:
         self._endpoint = websocket_url(url)
         if ssl_context is not None and not self._endpoint.startswith("wss://"):
@@ -151,6 +153,7 @@ class ControlPlaneLink:
         self._state = LinkState.IDLE
         self._connected = asyncio.Event()
         self._cursor = 0  # the highest seq sent on the current connection
+        self._holds = holds
 
     @property
     def state(self) -> LinkState:
@@ -255,6 +258,8 @@ class ControlPlaneLink:
             spawn(self._send_events(websocket), name="link-sender"),
             spawn(self._heartbeat(websocket), name="link-heartbeat"),
         ]
+        if self._holds is not None:
+            tasks.append(spawn(self._send_holds(websocket, self._holds), name="link-holds"))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -275,6 +280,14 @@ class ControlPlaneLink:
             self._apply_snapshot(envelope.body.get("snapshot"))
         elif envelope.type == "ack":
             self._spool.acknowledge(_seq(envelope.body, "seq"))
+        elif envelope.type == "hold_decision" and self._holds is not None:
+            body = envelope.body
+            self._holds.decide(
+                str(body.get("id", "")),
+                str(body.get("decision", "")),
+                by=str(body.get("by", "")),
+                at=str(body.get("at", "")),
+            )
         elif envelope.type == "error":
             _control_plane_error(envelope)
         else:
@@ -317,6 +330,17 @@ class ControlPlaneLink:
         # The spool's lines are UTF-8 already: send the bytes as a text frame, as they are.
         await websocket.send(frame, text=True)
         return count
+
+    async def _send_holds(self, websocket: ClientConnection, holds: HoldDesk) -> Disconnect:
+        """Held statements and withdrawals, as they happen; pending ones again first."""
+        try:
+            for kind, body in holds.resend():
+                await websocket.send(encode_envelope(Envelope(kind, body)))
+            while True:
+                kind, body = await holds.outbox.get()
+                await websocket.send(encode_envelope(Envelope(kind, body)))
+        except ConnectionClosed as exc:
+            return _describe(exc)
 
     async def _heartbeat(self, websocket: ClientConnection) -> Disconnect:
         try:

@@ -27,7 +27,6 @@ from dataplane.core.addons import ConnectRequest, Refusal, RefusalKind
 from dataplane.core.server import READ_CHUNK, GatewayServices, open_upstream
 from dataplane.core.session import Session
 from dataplane.core.tasks import spawn
-from dataplane.masking.values import ValueMasker
 from dataplane.protocols.postgres import upstream
 from dataplane.protocols.postgres.cancel import CancelKeys, CancelTarget
 from dataplane.protocols.postgres.ephemeral import (
@@ -36,7 +35,11 @@ from dataplane.protocols.postgres.ephemeral import (
     IssuedRole,
     NoAccessLevel,
 )
-from dataplane.protocols.postgres.masked_relay import MaskedRelay, to_statement
+from dataplane.protocols.postgres.inspecting_relay import (
+    InspectingRelay,
+    Sockets,
+    to_statement,
+)
 from dataplane.protocols.postgres.wire import errors, messages
 from dataplane.protocols.postgres.wire.framing import MessageFramer, StartupFramer
 from dataplane.protocols.postgres.wire.login import UpstreamLogin, UpstreamLoginFailed
@@ -358,6 +361,11 @@ class PostgresConnection:
             upstream_secret=login.backend_secret,
         )
         self.cancel_pid, secret = self.proxy.cancel_keys.issue(target)
+        if self.session.guard is not None:
+            # The judge reads string literals as the server will (see StatementJudge).
+            statuses = dict(login.parameter_statuses)
+            scs = statuses.get("standard_conforming_strings", "on") == "on"
+            self.session.guard.judge.standard_conforming_strings = scs
         greeting = [messages.authentication_ok()]
         greeting += [messages.parameter_status(n, v) for n, v in login.parameter_statuses]
         greeting.append(messages.backend_key_data(self.cancel_pid, secret))
@@ -402,34 +410,36 @@ class PostgresConnection:
         return f"internal error: {type(exc).__name__}"
 
     def _pumps(self) -> tuple[Coroutine[Any, Any, str], Coroutine[Any, Any, str]]:
-        """The raw relay; the gated pumps for a one-call grant; the masked relay (gated or
-        not) when the grant has a masking profile. Separate pairs, so ordinary sessions pay
-        nothing for limits or masking they do not have."""
+        """The raw relay; the gated pumps for a one-call grant; the inspecting relay (gated
+        or not) when the grant has a masking or guardrail profile. Separate pairs, so
+        ordinary sessions pay nothing for limits, masking or guardrails they do not have."""
         grant = self.session.grant
         gate = None
         if grant is not None and grant.scope == GrantScope.CALL:
             gate = OneCallGate(CLIENT_MAX_MESSAGE)
-        if self.session.masker is not None:
-            relay = self._masked_relay(self.session.masker, gate)
+        if self.session.masker is not None or self.session.guard is not None:
+            relay = self._inspecting_relay(gate)
             return relay.client_to_server(), relay.server_to_client()
         if gate is None:
             return self._pump_client_to_server(), self._pump_server_to_client()
         return self._pump_one_call_to_server(gate), self._pump_one_call_to_client(gate)
 
-    def _masked_relay(self, masker: ValueMasker, gate: OneCallGate | None) -> MaskedRelay:
+    def _inspecting_relay(self, gate: OneCallGate | None) -> InspectingRelay:
         assert self.upstream_reader is not None and self.upstream_writer is not None
         self.to_client = MessageFramer(SERVER_MAX_MESSAGE)  # every body: results are rewritten
-        return MaskedRelay(
+        return InspectingRelay(
             session=self.session,
-            masker=masker,
             chain=self.services.chain,
             tracker=self.tracker,
-            client=(self.reader, self.writer),
-            upstream=(self.upstream_reader, self.upstream_writer),
+            sockets=Sockets(
+                client=(self.reader, self.writer),
+                upstream=(self.upstream_reader, self.upstream_writer),
+            ),
             to_client=self.to_client,
             client_max_message=CLIENT_MAX_MESSAGE,
             gate=gate,
             call_used=lambda: self._one_call_used(gate),
+            terminate=self._terminate,
         )
 
     async def _pump_client_to_server(self) -> str:

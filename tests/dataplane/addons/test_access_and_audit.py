@@ -26,6 +26,7 @@ from dataplane.core.addons import (
 )
 from dataplane.core.config import ConfigStore
 from dataplane.core.consumed_grants import ConsumedGrants
+from dataplane.core.holds import HoldDesk
 from dataplane.core.session import Session, SessionRegistry
 from dataplane.link.spool import Spool
 
@@ -90,7 +91,11 @@ class Stack:
         self.terminated = asyncio.Event()
         self.chain = AddonChain(
             default_addons(
-                config=self.config, sessions=self.sessions, spool=spool, consumed=consumed
+                config=self.config,
+                sessions=self.sessions,
+                spool=spool,
+                consumed=consumed,
+                holds=HoldDesk(),
             )
         )
 
