@@ -80,6 +80,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": housekeeping_interval_from_env(),
     },
     "log-checkpoint": {"task": "controlplane.jobs.tasks.log_checkpoint", "schedule": 1.0},
+    "statement-holds-expire": {
+        "task": "controlplane.jobs.tasks.statement_holds_expire",
+        "schedule": 5.0,
+    },
 }
 
 # How often an agent's websocket checks the config revision for changes made elsewhere.
@@ -100,6 +104,7 @@ INSTALLED_APPS = [
     "controlplane.access",
     "controlplane.policies",
     "controlplane.masking",
+    "controlplane.guardrails",
     "controlplane.audit",
     "controlplane.federation",
     "controlplane.web",

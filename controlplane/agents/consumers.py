@@ -24,6 +24,7 @@ from controlplane.agents.services import (
 from controlplane.agents.snapshot import agent_snapshot_build
 from controlplane.audit.selectors import audit_last_seq_for
 from controlplane.audit.services import audit_events_ingest
+from controlplane.guardrails.holds import statement_hold_receive, statement_hold_withdraw
 from dataplane.contract import ContractError, Envelope, decode_envelope, encode_envelope
 
 logger = logging.getLogger(__name__)
@@ -116,8 +117,27 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(agent_heartbeat_record)(
                 agent=self.agent, revision=beat.revision, spool_backlog=beat.spool_backlog
             )
+        elif envelope.type == "hold":
+            await self.hold_received(inbound.hold_from(envelope.body))
+        elif envelope.type == "hold_withdrawn":
+            withdrawn = inbound.hold_withdrawn_from(envelope.body)
+            await database_sync_to_async(statement_hold_withdraw)(
+                agent=self.agent, withdrawn=withdrawn
+            )
         else:
             raise ContractError(f"agents do not send {envelope.type!r} frames")
+
+    async def hold_received(self, request: inbound.HoldRequest) -> None:
+        """Store a held statement; a hold already decided (or refused) is answered at once."""
+        decision = await database_sync_to_async(statement_hold_receive)(
+            agent=self.agent, request=request
+        )
+        if decision is not None:
+            await self.send_envelope("hold_decision", **decision)
+
+    async def hold_decided(self, message: dict[str, Any]) -> None:
+        """Channel-layer message: a hold this agent keeps was decided or expired."""
+        await self.send_envelope("hold_decision", **message["decision"])
 
     async def config_changed(self, message: dict[str, Any]) -> None:
         """Channel-layer message: something in this agent's snapshot may have changed."""

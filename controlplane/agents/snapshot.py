@@ -11,6 +11,8 @@ from controlplane.access.models import Grant
 from controlplane.access.selectors import grants_not_ended_on
 from controlplane.agents.models import Agent
 from controlplane.agents.revision import config_revision_current
+from controlplane.guardrails.models import GuardrailPolicy
+from controlplane.guardrails.selectors import guardrail_policies_for_grants, guardrail_profile_spec
 from controlplane.identities.models import SigningKey
 from controlplane.identities.tokens import signing_key_current, signing_keys_verifying
 from controlplane.masking.keys import masking_key_hex
@@ -26,14 +28,15 @@ from dataplane.contract import (
     Snapshot,
     TokenKey,
 )
-from dataplane.contract.snapshot import AccessLevel
+from dataplane.contract.snapshot import AccessLevel, GuardrailProfile
 
 
 def agent_snapshot_build(*, agent: Agent) -> Snapshot:
     """Everything ``agent`` needs and nothing more: its own resources with their upstream
     credentials, the grants on them that have not ended (future ones with their start;
     the agent starts and ends them on time), every key that verifies a live token, and the
-    masking profiles those grants use (only those) with the deployment's masking key."""
+    masking profiles those grants use (only those) with the deployment's masking key, and
+    the guardrail profiles they use (only those)."""
     # An agent must never hold a snapshot without a verification key: a token minted right
     # after would be refused until the next push. The first build creates the first key.
     signing_key_current()
@@ -46,22 +49,34 @@ def agent_snapshot_build(*, agent: Agent) -> Snapshot:
     grants = list(grants_not_ended_on(resources=resources, at=now))
     masking = masking_policies_for_grants(grants=grants)
     profiles = _masking_profiles(masking.values())
+    guardrails = guardrail_policies_for_grants(grants=grants)
     return Snapshot(
         revision=revision,
         agent_id=str(agent.pk),
         agent_name=agent.name,
         token_keys=tuple(_token_key(key) for key in signing_keys_verifying(at=now)),
         resources=tuple(_resource_spec(resource) for resource in resources),
-        grants=tuple(_grant_spec(grant, at=now, masking=masking[grant.pk]) for grant in grants),
+        grants=tuple(
+            _grant_spec(grant, at=now, masking=masking[grant.pk], guardrails=guardrails[grant.pk])
+            for grant in grants
+        ),
         masking_profiles=profiles,
         # Only an agent with masked grants holds the key.
         masking_key=masking_key_hex() if profiles else "",
+        guardrail_profiles=_guardrail_profiles(guardrails.values()),
     )
 
 
 def _masking_profiles(policies: Iterable[MaskingPolicy | None]) -> tuple[MaskingProfile, ...]:
     used = {policy.name: policy for policy in policies if policy is not None}
     return tuple(masking_profile_spec(used[name]) for name in sorted(used))
+
+
+def _guardrail_profiles(
+    policies: Iterable[GuardrailPolicy | None],
+) -> tuple[GuardrailProfile, ...]:
+    used = {policy.name: policy for policy in policies if policy is not None}
+    return tuple(guardrail_profile_spec(used[name]) for name in sorted(used))
 
 
 def _token_key(key: SigningKey) -> TokenKey:
@@ -84,7 +99,13 @@ def _resource_spec(resource: Resource) -> ResourceSpec:
     )
 
 
-def _grant_spec(grant: Grant, *, at: datetime, masking: MaskingPolicy | None) -> GrantSpec:
+def _grant_spec(
+    grant: Grant,
+    *,
+    at: datetime,
+    masking: MaskingPolicy | None,
+    guardrails: GuardrailPolicy | None,
+) -> GrantSpec:
     return GrantSpec(
         id=str(grant.pk),
         identity=str(grant.identity_id),
@@ -95,4 +116,5 @@ def _grant_spec(grant: Grant, *, at: datetime, masking: MaskingPolicy | None) ->
         access_level=grant.access_level,
         scope=GrantScope(grant.scope),
         masking=masking.name if masking else "",
+        guardrails=guardrails.name if guardrails else "",
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("controlplane.access.urls")),
     path("", include("controlplane.policies.urls")),
     path("", include("controlplane.masking.urls")),
+    path("", include("controlplane.guardrails.urls")),
     path("", include("controlplane.audit.urls")),
     path("", include("controlplane.audit.export.urls")),
     path("", include("controlplane.federation.urls")),

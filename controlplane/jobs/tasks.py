@@ -12,6 +12,7 @@ from controlplane.access.services import access_requests_expire, grants_expire
 from controlplane.audit.checkpoints import checkpoint_sign
 from controlplane.audit.models import Checkpoint
 from controlplane.audit.witnesses import witnesses_submit
+from controlplane.guardrails.holds import statement_holds_expire
 from controlplane.jobs.app import app
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,14 @@ logger = logging.getLogger(__name__)
 def housekeeping() -> dict[str, int]:
     """Expire stale access requests and record the end of expired grants (idempotent)."""
     return {"requests_expired": access_requests_expire(), "grants_ended": grants_expire()}
+
+
+@app.task(name="controlplane.jobs.tasks.statement_holds_expire")
+def statement_holds_expire_task() -> int:
+    """Expire held statements nobody decided in time and tell their agents (beat: every
+    5 s; idempotent). The agent's own timer also ends the wait; this keeps the console and
+    the audit log true. Returns how many it expired."""
+    return statement_holds_expire()
 
 
 @app.task(name="controlplane.jobs.tasks.log_checkpoint")

@@ -1,0 +1,139 @@
+"""Guardrail policies (which statements each identity may run where) and statement holds
+(statements an agent keeps waiting until a person approves that exact text).
+
+A policy names who it applies to and where, like a masking policy, and carries a guardrail
+policy document (``dataplane/guardrails/document.py``). For each grant the highest-priority
+enabled policy that matches decides its sessions' guardrails (see ``selectors``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class GuardrailPolicy(models.Model):
+    class AppliesTo(models.TextChoices):
+        PEOPLE = "people", "People"
+        SERVICE_ACCOUNTS = "service_accounts", "Service accounts"
+        EVERYONE = "everyone", "People and service accounts"
+
+    # Agents see this name (GrantSpec.guardrails, GuardrailProfile.name).
+    name = models.SlugField(max_length=63, unique=True)
+    description = models.TextField(blank=True)
+    # None: every resource.
+    resource = models.ForeignKey(
+        "resources.Resource",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="guardrail_policies",
+    )
+    applies_to = models.CharField(
+        max_length=16, choices=AppliesTo.choices, default=AppliesTo.EVERYONE
+    )
+    # Empty: every identity of ``applies_to``; otherwise members of any of these groups.
+    groups = models.ManyToManyField(Group, blank=True, related_name="guardrail_policies")
+    priority = models.IntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    # A guardrail policy document, checked by the services with policy_from_document.
+    policy = models.JSONField()
+    hold_timeout_s = models.PositiveIntegerField(default=300)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="guardrail_policies_created",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="guardrail_policies_updated",
+    )
+
+    class Meta:
+        verbose_name_plural = "guardrail policies"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hold_timeout_s__gte=1), name="guardrail_policy_hold_timeout_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StatementHoldQuerySet(models.QuerySet["StatementHold"]):
+    def pending(self, *, at: datetime | None = None) -> StatementHoldQuerySet:
+        """Holds still waiting for a decision (and, given ``at``, not past their deadline)."""
+        waiting = self.filter(status=StatementHold.Status.PENDING)
+        return waiting if at is None else waiting.filter(expires_at__gt=at)
+
+    def stale(self, *, at: datetime) -> StatementHoldQuerySet:
+        """Pending holds past their deadline: housekeeping marks them expired."""
+        return self.filter(status=StatementHold.Status.PENDING, expires_at__lte=at)
+
+
+class StatementHold(models.Model):
+    """One statement an agent holds for approval. Not the audit log: it keeps the exact
+    text (approvers must see what they approve), so only approvers and administrators
+    read it; the audit log gets the decision."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    # The agent's hold id: the agent sends a pending hold again after a reconnect.
+    id = models.UUIDField(primary_key=True)
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="holds")
+    session = models.CharField(max_length=100)
+    grant = models.ForeignKey(
+        "access.Grant", on_delete=models.SET_NULL, null=True, blank=True, related_name="holds"
+    )
+    identity = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="statement_holds"
+    )
+    resource = models.ForeignKey(
+        "resources.Resource", on_delete=models.CASCADE, related_name="statement_holds"
+    )
+    statement = models.TextField()
+    rule = models.CharField(max_length=200)
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="statement_holds_decided",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # Why the agent stopped waiting (withdrawn holds).
+    withdrawn_reason = models.CharField(max_length=200, blank=True)
+
+    objects = StatementHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"hold {self.pk} ({self.status})"
