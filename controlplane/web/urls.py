@@ -1,9 +1,9 @@
 """The console: sign-in and home, requests (/resources/), the approvals inbox (/approvals/),
-and the person's own grants and gateway tokens (/access/)."""
+held statements (/holds/), and the person's own grants and gateway tokens (/access/)."""
 
 from django.urls import path
 
-from controlplane.web import access_views, views
+from controlplane.web import access_views, hold_views, views
 
 app_name = "web"
 
@@ -31,6 +31,13 @@ urlpatterns = [
         name="access_request_decide",
     ),
     path("grants/<uuid:grant_id>/revoke", access_views.grant_revoke_view, name="grant_revoke"),
+    path("holds/", hold_views.holds, name="holds"),
+    path("holds/list", hold_views.holds_list, name="holds_list"),
+    path(
+        "holds/<uuid:hold_id>/decide",
+        hold_views.statement_hold_decide,
+        name="statement_hold_decide",
+    ),
     path("access/", access_views.my_access, name="my_access"),
     path("access/grants", access_views.my_access_grants, name="my_access_grants"),
     path("access/token", access_views.gateway_token, name="gateway_token"),
