@@ -41,15 +41,15 @@ def policy(name: str, actor: User | None = None, **fields: Any) -> GuardrailPoli
     return guardrail_policy_create(actor=actor, name=name, spec=GuardrailPolicySpec(**fields))
 
 
-def hold_body(identity: User, **changes: Any) -> dict[str, Any]:
-    """A ``hold`` frame's body as the agent sends it."""
+def hold_body(who: User, **changes: Any) -> dict[str, Any]:
+    """A ``hold`` frame's body as the agent sends it for ``who``'s statement."""
     now = timezone.now()
     hold = {
         "id": str(uuid.uuid4()),
         "session": "s-1",
         "grant": "",
-        "identity": str(identity.pk),
-        "identity_name": identity.get_username(),
+        "identity": str(who.pk),
+        "identity_name": who.get_username(),
         "resource": "appdb",
         "statement": "UPDATE orders SET status = 'void' WHERE id = 42",
         "rule": "hold-writes",
@@ -61,8 +61,8 @@ def hold_body(identity: User, **changes: Any) -> dict[str, Any]:
     return {"hold": hold}
 
 
-def hold_request(identity: User, **changes: Any) -> HoldRequest:
-    return hold_from(hold_body(identity, **changes))
+def hold_request(who: User, **changes: Any) -> HoldRequest:
+    return hold_from(hold_body(who, **changes))
 
 
 def iso(moment: datetime) -> str:
