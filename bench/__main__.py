@@ -8,7 +8,8 @@ into PostgreSQL with checkpoints signed), audit-proofs (proof latency at 1,000,0
 masking-accuracy (precision/recall per entity vs Presidio on a seeded corpus), masking-speed
 (scan MB/s per core: hyperscan, Python fallback, Presidio), masking-inline (pgbench TPS and
 1,000-row latency through the agent with masking on vs off), guardrails-judge (parse-and-judge
-time per statement, cold and cached, p50/p99).
+time per statement, cold and cached, p50/p99), guardrails-pgbench (pgbench -S through the agent,
+guardrails on vs off).
 Each prints its tables and writes JSON under bench/results/; with more than one, each runs in
 its own process.
 """
@@ -29,6 +30,7 @@ from bench import (
     token_exchange,
 )
 from bench.guardrails import judge as guardrails_judge
+from bench.guardrails import pgbench as guardrails_pgbench
 from bench.masking import accuracy as masking_accuracy
 from bench.masking import inline as masking_inline
 from bench.masking import throughput as masking_throughput
@@ -45,6 +47,7 @@ BENCHMARKS: dict[str, Callable[[], object]] = {
     "masking-speed": masking_throughput.main,
     "masking-inline": masking_inline.main,
     "guardrails-judge": guardrails_judge.main,
+    "guardrails-pgbench": guardrails_pgbench.main,
 }
 
 

@@ -50,6 +50,7 @@ from dataplane.protocols.postgres.wire.statements import StatementFinished, Stat
 
 REJUDGED_AWAY = "the guardrail policy changed and a prepared statement of this session is no "
 REJUDGED_AWAY += "longer allowed; reconnect"
+ROW_LIMIT_NOW = "a guardrail row limit now applies to this access; reconnect"
 Refuse = Callable[[str, str], bytes]  # (sqlstate, message) -> the message to send instead
 
 
@@ -288,6 +289,37 @@ class InspectingRelay:
 
     # -- server → client -------------------------------------------------------------------
     async def server_to_client(self) -> str:
+        if self.results is None and self.guard is not None and self.guard.max_rows is None:
+            return await self._server_passthrough(self.guard)
+        return await self._server_rewriting()
+
+    async def _server_passthrough(self, guard: SessionGuard) -> str:
+        """Guarded without masking or a row limit: the server's bytes pass as read (the
+        framer, built by the driver, skips DataRow bodies); only observed. A row limit a
+        later policy brings ends the session: this pump cannot cut rows."""
+        read, client = self.upstream_reader.read, self.client_writer
+        feed, observe = self.to_client.feed, self.tracker.server_message
+        completes = self._completes_call
+        while True:
+            data = await read(READ_CHUNK)
+            if not data:
+                return "upstream closed the connection"
+            complete = False
+            for message_type, body in feed(data):
+                if message_type == messages.PARAMETER_STATUS:
+                    self._guard_result(message_type, body, b"")
+                for finished in observe(message_type, body):
+                    self._statement_finished(finished)
+                complete = complete or completes(message_type)
+            client.write(data)
+            await client.drain()
+            if guard.max_rows is not None:
+                self.terminate(ROW_LIMIT_NOW)
+                return f"terminated: {ROW_LIMIT_NOW}"
+            if complete:
+                return self.call_used()
+
+    async def _server_rewriting(self) -> str:
         read, client = self.upstream_reader.read, self.client_writer
         feed, observe = self.to_client.feed, self.tracker.server_message
         mask = self.results.server_message if self.results is not None else None

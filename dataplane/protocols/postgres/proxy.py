@@ -426,7 +426,14 @@ class PostgresConnection:
 
     def _inspecting_relay(self, gate: OneCallGate | None) -> InspectingRelay:
         assert self.upstream_reader is not None and self.upstream_writer is not None
-        self.to_client = MessageFramer(SERVER_MAX_MESSAGE)  # every body: results are rewritten
+        guard = self.session.guard
+        if self.session.masker is None and guard is not None and guard.max_rows is None:
+            # Guarded, nothing to rewrite in results: bytes pass as read; the framer reads
+            # only the tracker's bodies and ParameterStatus (standard_conforming_strings).
+            wanted = SERVER_TYPES_TRACKED | {messages.PARAMETER_STATUS}
+            self.to_client = MessageFramer(SERVER_MAX_MESSAGE, wanted=frozenset(wanted))
+        else:
+            self.to_client = MessageFramer(SERVER_MAX_MESSAGE)  # every body: rewritten
         return InspectingRelay(
             session=self.session,
             chain=self.services.chain,
