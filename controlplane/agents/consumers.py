@@ -25,6 +25,7 @@ from controlplane.agents.snapshot import agent_snapshot_build
 from controlplane.audit.selectors import audit_last_seq_for
 from controlplane.audit.services import audit_events_ingest
 from controlplane.guardrails.holds import statement_hold_receive, statement_hold_withdraw
+from controlplane.guardrails.selectors import hold_decisions_for
 from dataplane.contract import ContractError, Envelope, decode_envelope, encode_envelope
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.refuse_unauthorized()
             return
         self.sent_revision = -1
+        # Holds this agent waits on: the revision poll also looks for their decisions.
+        self.holds_awaited: set[str] = set()
         self.snapshot_lock = asyncio.Lock()
         await self.accept()
         # Join the groups before the first snapshot, so no change can fall in between.
@@ -121,6 +124,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.hold_received(inbound.hold_from(envelope.body))
         elif envelope.type == "hold_withdrawn":
             withdrawn = inbound.hold_withdrawn_from(envelope.body)
+            self.holds_awaited.discard(str(withdrawn.id))
             await database_sync_to_async(statement_hold_withdraw)(
                 agent=self.agent, withdrawn=withdrawn
             )
@@ -134,10 +138,25 @@ class AgentConsumer(AsyncWebsocketConsumer):
         )
         if decision is not None:
             await self.send_envelope("hold_decision", **decision)
+        else:
+            self.holds_awaited.add(str(request.id))
 
     async def hold_decided(self, message: dict[str, Any]) -> None:
         """Channel-layer message: a hold this agent keeps was decided or expired."""
+        self.holds_awaited.discard(message["decision"]["id"])
         await self.send_envelope("hold_decision", **message["decision"])
+
+    async def poll_hold_decisions(self) -> None:
+        """Fallback for decisions made by other processes without a shared channel layer
+        (a repeated decision is harmless: the agent ignores one it no longer waits for)."""
+        if not self.holds_awaited:
+            return
+        decisions = await database_sync_to_async(hold_decisions_for)(
+            agent=self.agent, hold_ids=set(self.holds_awaited)
+        )
+        for decision in decisions:
+            self.holds_awaited.discard(decision["id"])
+            await self.send_envelope("hold_decision", **decision)
 
     async def config_changed(self, message: dict[str, Any]) -> None:
         """Channel-layer message: something in this agent's snapshot may have changed."""
@@ -168,6 +187,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             try:
                 if await database_sync_to_async(config_revision_current)() > self.sent_revision:
                     await self.push_snapshot()
+                await self.poll_hold_decisions()
             except Exception:
                 logger.exception("agent %s: revision poll failed; retrying", self.agent)
 

@@ -31,6 +31,7 @@ from controlplane.audit.services import audit_event_record
 from controlplane.guardrails.actions import GuardrailAction
 from controlplane.guardrails.models import StatementHold
 from controlplane.guardrails.notifications import statement_hold_message
+from controlplane.guardrails.selectors import DECISIONS, NOBODY, hold_decision_body
 from controlplane.guardrails.services import MAX_HOLD_TIMEOUT_S
 from controlplane.identities.models import User
 from controlplane.identities.permissions import is_admin
@@ -43,14 +44,6 @@ logger = logging.getLogger(__name__)
 HOLD_DECIDED = "hold.decided"  # the channel-layer message type (AgentConsumer.hold_decided)
 # How many stale holds one housekeeping run expires; the next run takes the rest.
 HOUSEKEEPING_BATCH = 500
-# ``by`` of a decision nobody made (expiry, a hold the control plane cannot attribute).
-NOBODY = ""
-
-_DECISIONS = {
-    StatementHold.Status.APPROVED: "approved",
-    StatementHold.Status.DENIED: "denied",
-    StatementHold.Status.EXPIRED: "expired",
-}
 
 
 def statement_hold_receive(*, agent: Agent, request: HoldRequest) -> dict[str, Any] | None:
@@ -113,16 +106,6 @@ def statement_holds_expire(*, at: datetime | None = None) -> int:
     return sum(_expire(hold_id=pk, at=at) for pk in stale[:HOUSEKEEPING_BATCH])
 
 
-def hold_decision_body(hold: StatementHold) -> dict[str, Any] | None:
-    """The ``hold_decision`` frame's body for a decided hold; None while pending (or
-    withdrawn: the agent no longer waits for it)."""
-    decision = _DECISIONS.get(StatementHold.Status(hold.status))
-    if decision is None or hold.decided_at is None:
-        return None
-    by = hold.decided_by.get_username() if hold.decided_by else NOBODY
-    return {"id": str(hold.pk), "decision": decision, "by": by, "at": hold.decided_at.isoformat()}
-
-
 def _hold_create(
     *, agent: Agent, request: HoldRequest, resource: Resource, identity: User
 ) -> StatementHold:
@@ -164,7 +147,7 @@ def _decide(*, actor: User, hold: StatementHold, status: str) -> StatementHold:
             else GuardrailAction.HOLD_DENIED
         )
         _record(hold=locked, actor=actor, action=action)
-        _notify(hold=locked, event=_DECISIONS[StatementHold.Status(status)], actor=actor)
+        _notify(hold=locked, event=DECISIONS[StatementHold.Status(status)], actor=actor)
         _push_decision(locked)
     return locked
 

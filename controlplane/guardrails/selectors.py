@@ -12,16 +12,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from controlplane.access.models import Grant
+from controlplane.agents.models import Agent
 from controlplane.guardrails.models import GuardrailPolicy, StatementHold
 from controlplane.identities.models import User
 from controlplane.identities.permissions import is_admin
 from controlplane.masking.selectors import Subject
 from dataplane.contract.snapshot import GuardrailProfile
+
+# ``by`` of a decision nobody made (expiry, a hold the control plane cannot attribute).
+NOBODY = ""
+# What a hold's status tells the agent waiting on it (pending and withdrawn tell nothing).
+DECISIONS = {
+    StatementHold.Status.APPROVED: "approved",
+    StatementHold.Status.DENIED: "denied",
+    StatementHold.Status.EXPIRED: "expired",
+}
 
 KIND_APPLIES_TO = {
     User.Kind.USER: GuardrailPolicy.AppliesTo.PEOPLE,
@@ -98,6 +109,25 @@ def statement_holds_visible_to(*, user: User) -> QuerySet[StatementHold]:
     if is_admin(user):
         return statement_holds_all()
     return statement_holds_all().filter(resource__policy__approver_groups__user=user).distinct()
+
+
+def hold_decision_body(hold: StatementHold) -> dict[str, Any] | None:
+    """The ``hold_decision`` frame's body for a decided hold; None while pending (or
+    withdrawn: the agent no longer waits for it)."""
+    decision = DECISIONS.get(StatementHold.Status(hold.status))
+    if decision is None or hold.decided_at is None:
+        return None
+    by = hold.decided_by.get_username() if hold.decided_by else NOBODY
+    return {"id": str(hold.pk), "decision": decision, "by": by, "at": hold.decided_at.isoformat()}
+
+
+def hold_decisions_for(*, agent: Agent, hold_ids: Iterable[object]) -> list[dict[str, Any]]:
+    """The ``hold_decision`` bodies of those of ``agent``'s holds that have been decided
+    (its websocket polls for them: a decision made in another process reaches the agent
+    without a shared channel layer)."""
+    decided = statement_holds_all().filter(agent=agent, pk__in=list(hold_ids))
+    bodies = (hold_decision_body(hold) for hold in decided.exclude(status="pending"))
+    return [body for body in bodies if body is not None]
 
 
 def statement_holds_all() -> QuerySet[StatementHold]:

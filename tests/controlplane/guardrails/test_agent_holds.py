@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from pytest_django import Settings
 
 from controlplane.agents.services import IssuedAgent
+from controlplane.guardrails import holds
 from controlplane.guardrails.holds import statement_hold_approve, statement_hold_deny
 from controlplane.guardrails.models import StatementHold
 from controlplane.identities.models import User
@@ -144,3 +145,35 @@ def test_an_off_contract_hold_gets_an_error_and_a_4400_close(
 
     run(scenario)
     assert not StatementHold.objects.exists()
+
+
+@pytest.mark.usefixtures("appdb")
+def test_a_decision_made_in_another_process_still_reaches_the_agent(
+    edge: IssuedAgent,
+    agent_smith: User,
+    bob: User,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No shared channel layer (a management command, another replica): the websocket's
+    poll finds the decision of a hold its agent waits on."""
+    settings.GATEHOUSE_CONFIG_POLL_SECONDS = 0.05
+    monkeypatch.setattr(holds, "_send", lambda group, body: None)  # the push never arrives
+    body = hold_body(agent_smith)
+    hold_id = body["hold"]["id"]
+
+    async def scenario() -> None:
+        ws = AgentLink(edge.token)
+        await connected(ws)
+        await ws.send("hold", **body)
+        hold = await stored(hold_id)
+        await database_sync_to_async(statement_hold_deny)(actor=bob, hold=hold)
+        decision = await ws.receive(wait_s=2)
+        assert (decision["type"], decision["id"], decision["decision"]) == (
+            "hold_decision",
+            hold_id,
+            "denied",
+        )
+        await ws.disconnect()
+
+    run(scenario)

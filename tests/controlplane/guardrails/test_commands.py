@@ -109,5 +109,5 @@ def test_a_file_and_rule_flags_do_not_mix(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="leave out the rule flags"):
         run("p", "--file", str(path), "--read-only")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(CommandError, match="bad.json"):
+    with pytest.raises(CommandError, match=r"bad\.json"):
         run("p", "--file", str(tmp_path / "bad.json"))
