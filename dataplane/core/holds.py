@@ -68,7 +68,7 @@ def new_hold(*, timeout_s: float, **fields: str) -> HoldRequest:
     """A hold with a fresh id, requested now, expiring after `timeout_s`."""
     now = datetime.now(UTC)
     return HoldRequest(
-        id=uuid.uuid4().hex,
+        id=str(uuid.uuid4()),
         requested_at=now.isoformat(),
         expires_at=(now + timedelta(seconds=timeout_s)).isoformat(),
         **fields,
@@ -102,7 +102,7 @@ class HoldDesk:
 
     def decide(self, hold_id: str, outcome: str, by: str = "", at: str = "") -> None:
         """A decision from the control plane; unknown or finished holds are ignored."""
-        pending = self._pending.get(hold_id)
+        pending = self._pending.get(_canonical(hold_id))
         if pending is None or pending.decided.done():
             log.info("decision for hold %s which no longer waits", hold_id)
             return
@@ -132,3 +132,11 @@ class HoldDesk:
 
     def _withdraw(self, hold_id: str, reason: str) -> None:
         self.outbox.put_nowait(("hold_withdrawn", {"id": hold_id, "reason": reason}))
+
+
+def _canonical(hold_id: str) -> str:
+    """Hold ids are UUIDs; the control plane may spell one differently (hex, upper case)."""
+    try:
+        return str(uuid.UUID(hold_id))
+    except ValueError:
+        return hold_id

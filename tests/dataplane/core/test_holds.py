@@ -98,3 +98,13 @@ async def test_a_session_that_ends_while_held_withdraws_its_hold() -> None:
         await waiting
     sent = [desk.outbox.get_nowait() for _ in range(desk.outbox.qsize())]
     assert sent[-1] == ("hold_withdrawn", {"id": hold.id, "reason": "the session ended"})
+
+
+@run
+async def test_a_decision_finds_its_hold_however_the_uuid_is_spelt() -> None:
+    desk = HoldDesk()
+    hold = _hold()
+    waiting = asyncio.ensure_future(desk.request(hold, timeout_s=5))
+    await asyncio.sleep(0)
+    desk.decide(hold.id.replace("-", "").upper(), "approved", by="bob")
+    assert (await waiting).outcome is HoldOutcome.APPROVED
