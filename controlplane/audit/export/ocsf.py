@@ -345,6 +345,14 @@ def _masking_failed(entry: Entry) -> Event:
 DETECTIONS = {
     "guardrail.denied": ((2, "Denied"), (2, "Blocked"), "Command blocked by a guardrail"),
     "guardrail.held": ((OTHER, "Held"), (14, "Delayed"), "Command held for approval"),
+    # The agent's record of how a hold ended (payload outcome: approved, denied, expired,
+    # withdrawn) and of a result cut at the row limit.
+    "guardrail.hold_resolved": (
+        (OTHER, "Hold resolved"),
+        (OTHER, "Resolved"),
+        "Held command resolved",
+    ),
+    "guardrail.row_limit": ((2, "Denied"), (2, "Blocked"), "Result cut at a guardrail row limit"),
     # The control plane noticed an agent's events missing: the log's completeness is at stake.
     "audit.agent_seq_gap": ((0, "Unknown"), (15, "Detected"), "Agent audit events missing"),
 }
@@ -424,6 +432,9 @@ ENTITY_TYPES = {
     "log_key": "Log Signing Key",
     "masking_policy": "Masking Policy",
     "masking_key": "Masking Key",
+    "guardrail_policy": "Guardrail Policy",
+    # The control plane's decisions on held statements (guardrail.hold_approved, ...).
+    "guardrail": "Statement Hold",
 }
 ENTITY_ACTIVITIES = {
     "created": (1, "Create"),
@@ -445,6 +456,10 @@ ENTITY_ACTIVITIES = {
     "connected": (10, "Activate"),
     "disconnected": (11, "Deactivate"),
     "exported": (OTHER, "Export"),
+    "hold_approved": (8, "Enable"),
+    "hold_denied": (9, "Disable"),
+    "hold_expired": (11, "Deactivate"),
+    "hold_withdrawn": (11, "Deactivate"),
 }
 ENTITY_UID_KEYS = ("grant", "request", "id", "kid", "prefix", "policy", "name")
 
@@ -509,6 +524,8 @@ _MAPPERS: dict[str, Callable[[Entry], Event]] = {
     "masking.failed": _masking_failed,
     "guardrail.denied": _detection,
     "guardrail.held": _detection,
+    "guardrail.hold_resolved": _detection,
+    "guardrail.row_limit": _detection,
     "audit.agent_seq_gap": _detection,
     "admin.created": _account_created,
     "service_account.created": _account_created,

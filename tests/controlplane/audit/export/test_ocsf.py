@@ -21,8 +21,10 @@ from controlplane.audit.actions import ControlPlaneAction
 from controlplane.audit.export.bundle import ExportAction
 from controlplane.audit.export.ocsf import OCSF_VERSION, epoch_milliseconds, ocsf_event
 from controlplane.federation.actions import FederationAction
+from controlplane.guardrails.actions import GuardrailAction
 from controlplane.identities.actions import IdentityAction
 from controlplane.identities.signin import SignInAction
+from controlplane.masking.actions import MaskingAction
 from controlplane.policies.actions import PolicyAction
 from dataplane.contract import Action
 from tests.controlplane.audit.export.entries import AGENT_SMITH, ALICE, ANONYMOUS, entry, statement
@@ -281,6 +283,8 @@ def _every_known_action() -> list[str]:
         IdentityAction,
         SignInAction,
         PolicyAction,
+        MaskingAction,
+        GuardrailAction,
         Action,
     )
     return sorted({str(member) for enum in enums for member in enum})
