@@ -6,9 +6,10 @@ Fail closed: if recognising or masking a value raises, the whole value becomes
 
 import importlib
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple, cast
 
 from dataplane.masking.custom import DENY_LIST_ENTITY, CustomRules
 from dataplane.masking.recognizer import Recognizer
@@ -20,8 +21,11 @@ CONTEXT_BOOST = 0.1
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
-@dataclass(frozen=True, order=True)
-class Span:
+class Span(NamedTuple):
+    """One detected value (character offsets). A named tuple, like Candidate: every masked
+    value builds one, and a tuple costs a fraction of a frozen dataclass's `__init__`;
+    equality and order are the fields' in this order, as the dataclass had them."""
+
     entity: str
     start: int
     end: int
@@ -51,7 +55,10 @@ def registry() -> tuple[Recognizer, ...]:
 
 def resolve(spans: Iterable[Span]) -> list[Span]:
     """Non-overlapping spans: higher score wins, then longer, then earlier, then by name."""
-    ranked = sorted(spans, key=lambda s: (-s.score, s.start - s.end, s.start, s.recognizer))
+    given = list(spans)
+    if len(given) < 2:  # most values: nothing to rank
+        return given
+    ranked = sorted(given, key=lambda s: (-s.score, s.start - s.end, s.start, s.recognizer))
     kept: list[Span] = []
     for span in ranked:
         if all(span.end <= k.start or span.start >= k.end for k in kept):
@@ -74,6 +81,7 @@ class MaskingEngine:
         self.scanner = scanner or default_scanner(self.recognizers)
         self.min_score = min_score
         self._deny = self.custom.deny_list_pattern()
+        self._gate = _ContextGate(self.recognizers)
 
     # Detection
 
@@ -82,10 +90,16 @@ class MaskingEngine:
 
         `context` is a label the text came with (a column name, a JSON key): it counts as
         written just before the text, so a column `date_of_birth` labels the date in it.
+        A pattern that counts only beside a context word is not even run when none of its
+        words is in the label or the text (see `_ContextGate`).
         """
         labelled = _Labelled(text, context)
-        spans = [s for c in self.scanner.candidates(text) if (s := self._span(labelled, c))]
-        return resolve([*spans, *self._deny_spans(text)])
+        unneeded = self._gate.unneeded(text, context)
+        found = self.scanner.candidates(text, unneeded)
+        spans = [s for c in found if (s := self._span(labelled, c))]
+        if self._deny is not None:
+            spans += self._deny_spans(text)
+        return resolve(spans)
 
     def _span(self, labelled: "_Labelled", candidate: Candidate) -> Span | None:
         rec = self.recognizers[candidate.recognizer_index]
@@ -179,6 +193,12 @@ class MaskingEngine:
 
 def apply_spans(text: str, spans: Sequence[Span], policy: MaskingPolicy) -> MaskResult:
     """Replace each span (sorted, non-overlapping) by its strategy's output."""
+    if not spans:
+        return MaskResult(text, {})
+    if len(spans) == 1:  # most masked values
+        span = spans[0]
+        masked = policy.apply(span.entity, text[span.start : span.end])
+        return MaskResult(text[: span.start] + masked + text[span.end :], {span.entity: 1})
     parts: list[str] = []
     counts: dict[str, int] = {}
     position = 0
@@ -193,20 +213,122 @@ def apply_spans(text: str, spans: Sequence[Span], policy: MaskingPolicy) -> Mask
     return MaskResult("".join(parts), counts)
 
 
-class _Labelled:
-    """A text with its label: context is looked up as if the label were written before it."""
+class _ContextGate:
+    """Which context-gated patterns a text cannot need: those none of whose words is in the
+    lowered label and text. A gated pattern's match counts only with a word in the window
+    before it (`_span`), so skipping it changes no span; a cheap search for every gated
+    word at once rules them all out for most values.
 
-    __slots__ = ("_label", "text")
+    Only words that are ASCII and hold no ": " are trusted here (as in the precheck):
+    lowering part of a text then gives what lowering the whole gives, and no word can
+    straddle the label and the text. Other gated patterns always run.
+    """
+
+    def __init__(self, recognizers: Sequence[Recognizer]) -> None:
+        self._words = {
+            i: _any_of(tuple(w.lower() for w in r.context))
+            for i, r in enumerate(recognizers)
+            if _skippable(r)
+        }
+        self.gated = frozenset(self._words)
+        every = {w.lower() for i in self._words for w in recognizers[i].context}
+        self._every = _any_of(tuple(sorted(every)))
+        self._by_label: dict[str, frozenset[int]] = {}
+
+    def unneeded(self, text: str, label: str) -> "_Unneeded":
+        """Worked out only when the scanner asks about a gated pattern: most values never
+        reach one."""
+        return _Unneeded(self, text, label)
+
+    def words_absent(self, text: str, label: str) -> frozenset[int]:
+        """The gated patterns with none of their words in the lowered label or text."""
+        lowered = text.lower()
+        in_label = self._in_label(label)
+        if self._every.search(lowered) is None:
+            return self.gated - in_label
+        return frozenset(
+            i
+            for i, words in self._words.items()
+            if i not in in_label and words.search(lowered) is None
+        )
+
+    def _in_label(self, label: str) -> frozenset[int]:
+        """The gated patterns with a word in the label: column names repeat on every row,
+        so the answer is kept per label (a few hundred at most; labels are no values)."""
+        found = self._by_label.get(label)
+        if found is None:
+            labelled = f"{label}: ".lower() if label else ""
+            found = frozenset(i for i, w in self._words.items() if w.search(labelled))
+            if len(self._by_label) >= _LABELS_KEPT:
+                self._by_label.clear()
+            self._by_label[label] = found
+        return found
+
+
+_LABELS_KEPT = 512
+
+
+class _Unneeded(Set[int]):
+    """The gated patterns a text cannot need, as a set the scanner tests indices against."""
+
+    __slots__ = ("_absent", "_gate", "_label", "_text")
+
+    def __init__(self, gate: _ContextGate, text: str, label: str) -> None:
+        self._gate, self._text, self._label = gate, text, label
+        self._absent: frozenset[int] | None = None
+
+    def __contains__(self, index: object) -> bool:
+        if index not in self._gate.gated:
+            return False
+        if self._absent is None:
+            self._absent = self._gate.words_absent(self._text, self._label)
+        return index in self._absent
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._gate.words_absent(self._text, self._label))
+
+    def __len__(self) -> int:
+        return len(self._gate.words_absent(self._text, self._label))
+
+
+def _skippable(rec: Recognizer) -> bool:
+    words = rec.context
+    return rec.context_required and all(w.isascii() and ": " not in w for w in words)
+
+
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in words) or "(?!)")  # (?!): never
+
+
+class _Labelled:
+    """A text with its label: context is looked up as if the label were written before it.
+
+    An ASCII text and label are lowered once, whole, and each window is a slice of that:
+    ASCII lowers character by character, so the slice is what lowering the window gives.
+    Other text lowers each window on its own (a final sigma lowers by what follows it).
+    """
+
+    __slots__ = ("_label", "_lowered", "text")
 
     def __init__(self, text: str, label: str) -> None:
         self.text = text
         self._label = f"{label}: " if label else ""
+        self._lowered: str | None = None
 
     def has_context(self, rec: Recognizer, start: int) -> bool:
+        if self.text.isascii() and self._label.isascii():
+            return rec.labels_window(self._ascii_window(start))
         if not self._label or start >= CONTEXT_WINDOW:  # no label, or it is out of reach
             return rec.has_context(self.text, start, CONTEXT_WINDOW)
         before = self._label + self.text[:start]
         return rec.has_context(before, len(before), CONTEXT_WINDOW)
+
+    def _ascii_window(self, start: int) -> str:
+        """The lowered CONTEXT_WINDOW characters of label and text before `start`."""
+        if self._lowered is None:
+            self._lowered = (self._label + self.text).lower()
+        end = len(self._label) + start
+        return self._lowered[max(0, end - CONTEXT_WINDOW) : end]
 
 
 def _has_context(text: str, start: int, words: tuple[str, ...]) -> bool:

@@ -225,7 +225,7 @@ def _bare_engine() -> MaskingEngine:
 
 
 class _NoScanner:
-    def candidates(self, text: str) -> Any:
+    def candidates(self, text: str, skip: Any = frozenset()) -> Any:
         return iter(())
 
 

@@ -10,6 +10,7 @@ Hyperscan databases big and slow (with leftmost start-of-match, "Pattern is too 
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 CONTEXT_WINDOW = 100  # characters before a match searched for context words
 
@@ -34,10 +35,17 @@ class Recognizer:
         A gap keeps a label from reaching past its own value: in `dob,1985-01-02,2024-05-06`
         the second date has a digit between it and `dob`, so `dob` is not its label.
         """
-        before = text[max(0, start - window) : start].lower()
+        return self.labels_window(text[max(0, start - window) : start].lower())
+
+    def labels_window(self, before: str) -> bool:
+        """`has_context` for the window before the value, already lowered."""
         if self.context_gap is None:
-            return any(word.lower() in before for word in self.context)
-        return any(_labels(before, word.lower(), self.context_gap) for word in self.context)
+            return any(word in before for word in self._lowered_context)
+        return any(_labels(before, word, self.context_gap) for word in self._lowered_context)
+
+    @cached_property
+    def _lowered_context(self) -> tuple[str, ...]:
+        return tuple(word.lower() for word in self.context)
 
 
 def _labels(before: str, word: str, gap: int) -> bool:

@@ -17,7 +17,7 @@ sound lower bound `lo` on the first match start, or the proof that there is no m
 
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -39,7 +39,9 @@ class Candidate(NamedTuple):
 
 
 class Scanner(Protocol):
-    def candidates(self, text: str) -> Iterator[Candidate]: ...
+    def candidates(self, text: str, skip: Set[int] = frozenset()) -> Iterator[Candidate]:
+        """Every candidate of every pattern, but those whose index is in `skip`."""
+        ...
 
 
 def _compiled(recognizers: Sequence[Recognizer]) -> list[re.Pattern[str]]:
@@ -300,10 +302,12 @@ class PythonScanner:
             for i, (p, a) in enumerate(zip(_compiled(recognizers), anchors, strict=True))
         ]
 
-    def candidates(self, text: str) -> Iterator[Candidate]:
+    def candidates(self, text: str, skip: Set[int] = frozenset()) -> Iterator[Candidate]:
         present = set(text)
         firsts: dict[re.Pattern[str], int | None] = {}
         for step in self._plan:
+            if step.index in skip:
+                continue
             if step.anchor is None or step.search is None:
                 yield from _finditer(step.index, step.pattern, text)
             elif step.possible(present):
@@ -369,13 +373,18 @@ class HyperscanScanner:
             ends = {pid: _char_offset(data, end) for pid, end in ends.items()}
         return ends
 
-    def candidates(self, text: str) -> Iterator[Candidate]:
+    def candidates(self, text: str, skip: Set[int] = frozenset()) -> Iterator[Candidate]:
         ends = self._first_ends(text)
         if ends is None:
             for index, pattern in enumerate(self._patterns):
-                yield from _finditer(index, pattern, text)
+                if index not in skip:
+                    yield from _finditer(index, pattern, text)
             return
-        for index in sorted([*ends, *self.python_only]):
+        hits = [*ends, *self.python_only] if self.python_only else list(ends)
+        hits.sort()
+        for index in hits:
+            if index in skip:
+                continue
             end, reach = ends.get(index), self._reach[index]
             lo = 0 if end is None or reach is None else max(0, end - reach)
             yield from _finditer(index, self._patterns[index], text, lo)
