@@ -102,19 +102,20 @@ class MaskingEngine:
         return resolve(spans)
 
     def _span(self, labelled: "_Labelled", candidate: Candidate) -> Span | None:
-        rec = self.recognizers[candidate.recognizer_index]
-        value = labelled.text[candidate.start : candidate.end]
+        index, start, end = candidate
+        rec = self.recognizers[index]
+        value = labelled.text[start:end]
         if rec.normalise is not None:
             value = rec.normalise(value)
         if rec.validator is not None and not rec.validator(value):
             return None
-        has_context = bool(rec.context) and labelled.has_context(rec, candidate.start)
+        has_context = bool(rec.context) and labelled.has_context(rec, start)
         if rec.context_required and not has_context:
             return None
-        score = min(1.0, rec.score + (CONTEXT_BOOST if has_context else 0.0))
+        score = min(1.0, rec.score + CONTEXT_BOOST if has_context else rec.score)
         if score < self.min_score:
             return None
-        return Span(rec.entity, candidate.start, candidate.end, score, rec.name)
+        return Span(rec.entity, start, end, score, rec.name)
 
     def _deny_spans(self, text: str) -> list[Span]:
         if self._deny is None:

@@ -10,7 +10,8 @@ patterns themselves.
 - Every match contains the pattern's anchor (`scanner.anchor_of`: a run of characters
   every match must contain, `@` for an email, a digit for a card, `eyJ` for a JWT), so
   it contains the anchor's literal part when it has one, else at least one character of
-  each position's class; the precheck keeps the rarest class.
+  each position's class, and of each class the pattern requires anywhere
+  (`scanner.required_classes`); the precheck keeps the rarest class.
 
 For a value of length n, the triggers are those of the patterns at most n characters
 wide; a value holding none of their characters or literals has no candidate at all.
@@ -30,7 +31,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import NamedTuple
 
 from dataplane.masking.recognizer import Recognizer
-from dataplane.masking.scanner import Anchor, anchor_of
+from dataplane.masking.scanner import Anchor, anchor_of, required_classes
 
 # Above this length a value almost always holds a trigger character, and walking it costs
 # about what the Hyperscan pass does: scan it directly.
@@ -53,6 +54,7 @@ class Precheck:
             tuple(g for g in gated if g.trigger.width <= length)
             for length in range(PRECHECK_MAX_LENGTH + 1)
         ]
+        self._gated_triggers = _triggers_by_length([g.trigger for g in gated])
 
     def might_match(self, value: str, label: str = "") -> bool:
         """False only when the engine would find nothing in `value` labelled `label` (the
@@ -65,8 +67,11 @@ class Precheck:
         chars, literals = self._by_length[len(value)]
         if not chars.isdisjoint(value):
             return True
-        if literals and any(lit in value for lit in literals):
+        if literals and _holds_any(value, literals):
             return True
+        gated_chars, gated_literals = self._gated_triggers[len(value)]
+        if gated_chars.isdisjoint(value) and not _holds_any(value, gated_literals):
+            return False  # no gated pattern's trigger either: no need to look for words
         for gated in self._gated_by_length[len(value)]:
             if _hits(gated.trigger, value) and gated.has_word(value, label):
                 return True
@@ -94,6 +99,14 @@ def _gated(rec: Recognizer) -> bool:
     return rec.context_required and all(w.isascii() and ": " not in w for w in words)
 
 
+def _holds_any(value: str, literals: tuple[str, ...]) -> bool:
+    """A loop, not any() over a generator: this runs for every short value."""
+    for literal in literals:  # noqa: SIM110
+        if literal in value:
+            return True
+    return False
+
+
 def _hits(trigger: _Trigger, value: str) -> bool:
     if trigger.literal:
         return trigger.literal in value
@@ -119,7 +132,10 @@ def _trigger(pattern: str) -> _Trigger | None:
     literal = _longest_literal(anchor.runs)
     if len(literal) >= 2:
         return _Trigger(width, literal, frozenset())
-    return _Trigger(width, "", min(anchor.runs, key=_ordinariness))
+    # Classes required anywhere in a match count too: a MAC address needs `:`, `-` or `.`
+    # (its anchor, merged over its two forms, asks only for a hex digit).
+    classes = [*anchor.runs, *required_classes(pattern)]
+    return _Trigger(width, "", min(classes, key=_ordinariness))
 
 
 def _longest_literal(runs: tuple[frozenset[str], ...]) -> str:

@@ -231,6 +231,48 @@ def _branch_anchor(branches: list[Any]) -> Anchor | None:
     return Anchor(runs, lead)
 
 
+def required_classes(pattern: str) -> list[frozenset[str]]:
+    """Classes every match of `pattern` holds at least one character of, anywhere in it
+    (an anchor's run must be contiguous; these need not be). Conservative like `anchor_of`:
+    case-insensitive parts, categories and negated classes require nothing."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return []
+    if parsed.state.flags & (re.IGNORECASE | re.LOCALE):
+        return []
+    return _required(parsed.data)
+
+
+def _required(items: Sequence[Any]) -> list[frozenset[str]]:
+    found: list[frozenset[str]] = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            found.append(frozenset(chr(arg)))
+        elif name == "IN":
+            chars = _class_chars(arg)
+            found += [] if chars is None else [chars]
+        elif name in _REPEATS and arg[0] >= 1:
+            found += _required(arg[2].data)
+        elif name == "SUBPATTERN" and not (arg[1] or arg[2]):
+            found += _required(arg[3].data)
+        elif name == "ATOMIC_GROUP":
+            found += _required(arg.data)
+        elif name == "BRANCH":
+            found += _branch_required([_required(b.data) for b in arg[1]])
+    return found
+
+
+def _branch_required(branches: list[list[frozenset[str]]]) -> list[frozenset[str]]:
+    """A match takes one branch, so it holds a character of some branch's class: the
+    union of each branch's rarest class (nothing, if a branch requires nothing)."""
+    if not all(branches):
+        return []
+    rarest = [min(b, key=lambda c: Anchor((c,), 0).rarity()) for b in branches]
+    return [frozenset().union(*rarest)]
+
+
 def _class_chars(items: Sequence[Any]) -> frozenset[str] | None:
     chars: set[str] = set()
     for op, arg in items:
@@ -366,7 +408,7 @@ class HyperscanScanner:
             return None
 
         def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
-            ends.setdefault(pid, end)
+            ends.setdefault(pid, end)  # one report per pattern (SINGLEMATCH); kept safe
 
         self._database.scan(data, match_event_handler=on_match)
         if not text.isascii():
@@ -380,14 +422,20 @@ class HyperscanScanner:
                 if index not in skip:
                     yield from _finditer(index, pattern, text)
             return
+        if not ends and not self.python_only:  # most values: no pattern hit
+            return
         hits = [*ends, *self.python_only] if self.python_only else list(ends)
         hits.sort()
+        patterns, reaches = self._patterns, self._reach
         for index in hits:
             if index in skip:
                 continue
-            end, reach = ends.get(index), self._reach[index]
+            end, reach = ends.get(index), reaches[index]
             lo = 0 if end is None or reach is None else max(0, end - reach)
-            yield from _finditer(index, self._patterns[index], text, lo)
+            for match in patterns[index].finditer(text, lo):  # _finditer, inlined: hot
+                start, stop = match.span()
+                if stop > start:
+                    yield Candidate(index, start, stop)
 
 
 def _char_offset(data: bytes, byte_offset: int) -> int:

@@ -20,6 +20,7 @@ from dataplane.masking.strategies import REDACTED
 from dataplane.masking.values import MaskingFailed, MaskingTally
 
 Clock = Callable[[], float]
+Masking = Callable[[str, str], MaskResult]  # (value, column) -> what it becomes
 
 # Failure reasons, as counted in MaskingTally.failures and the masking.failed event.
 ENGINE_ERROR = "error"
@@ -57,7 +58,7 @@ class SessionMasker:
         entity = self._column_entity(column)
         if entity is not None:
             return self._whole(entity, value)
-        result = self._scanned(value, column, lambda: self._engine_mask(value, column))
+        result = self._scanned(value, column, self._engine_mask)
         return REDACTED if result is None else result
 
     def mask_json(self, column: str, value: str) -> str:
@@ -71,10 +72,7 @@ class SessionMasker:
         if entity is not None:
             return json.dumps(self._whole(entity, value), ensure_ascii=False)
         masked = self._scanned(
-            value,
-            column,
-            lambda: self._json_masked(value, column),
-            precheck=self._json_precheck_applies(value),
+            value, column, self._json_masked, precheck=self._json_precheck_applies(value)
         )
         return JSON_REDACTED if masked is None else masked
 
@@ -86,7 +84,7 @@ class SessionMasker:
         if entity is not None:
             self._count({entity: 1})
             return True
-        return self._scanned(value, column, lambda: self._found(value, column)) != value
+        return self._scanned(value, column, self._found) != value
 
     def statement_finished(self) -> MaskingTally:
         """The statement's tally; the next statement starts with a fresh time budget."""
@@ -103,10 +101,9 @@ class SessionMasker:
 
     # Scanning under the budget
 
-    def _scanned(
-        self, value: str, column: str, mask: Callable[[], MaskResult], precheck: bool = True
-    ) -> str | None:
-        """`mask()` timed against the budget; None when the value failed under "redact"."""
+    def _scanned(self, value: str, column: str, mask: Masking, precheck: bool = True) -> str | None:
+        """`mask(value, column)` timed against the budget; None when the value failed
+        under "redact"."""
         refusal = self._refusal(value)
         if refusal is not None:
             self._failed(refusal)
@@ -115,7 +112,7 @@ class SessionMasker:
             return value
         started = self._clock()
         try:
-            result = mask()
+            result = mask(value, column)
         except Exception:  # fail closed: whatever raised, the value is not passed on
             result = MaskResult(REDACTED, {}, failed=1)
         finally:
