@@ -406,11 +406,7 @@ class HyperscanScanner:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
             return None
-
-        def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
-            ends.setdefault(pid, end)  # one report per pattern (SINGLEMATCH); kept safe
-
-        self._database.scan(data, match_event_handler=on_match)
+        self._database.scan(data, match_event_handler=_first_end, context=ends)
         if not text.isascii():
             ends = {pid: _char_offset(data, end) for pid, end in ends.items()}
         return ends
@@ -436,6 +432,11 @@ class HyperscanScanner:
                 start, stop = match.span()
                 if stop > start:
                     yield Candidate(index, start, stop)
+
+
+def _first_end(pid: int, start: int, end: int, flags: int, ends: dict[int, int]) -> None:
+    """Hyperscan's match handler (no closure per scan: the dict comes as its context)."""
+    ends.setdefault(pid, end)  # one report per pattern (SINGLEMATCH); kept safe anyway
 
 
 def _char_offset(data: bytes, byte_offset: int) -> int:

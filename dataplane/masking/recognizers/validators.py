@@ -208,9 +208,11 @@ def email(value: str) -> bool:
     if not local or local[0] == "." or local[-1] == "." or ".." in local:
         return False
     labels = domain.split(".")
-    if not labels[-1].isalpha():
+    if not labels[-1].isalpha() or "" in labels:
         return False
-    return all(label and label[0] != "-" and label[-1] != "-" for label in labels)
+    # Every label is non-empty: one starts or ends with `-` where the domain does or a dot
+    # touches a dash (string tests in C rather than a loop over the labels).
+    return domain[0] != "-" and domain[-1] != "-" and ".-" not in domain and "-." not in domain
 
 
 _PHONE_CHARS = re.compile(r"\+?[0-9 .()-]+")

@@ -208,3 +208,30 @@ def test_the_word_tail_comes_off_only_at_the_top_level() -> None:
     assert without_word_tail("[A-Za-z0-9_]?(?:x)[A-Za-z0-9_]*") == "[A-Za-z0-9_]?(?:x)"
     assert without_word_tail(r"a|b[A-Za-z0-9_]*") == r"a|b[A-Za-z0-9_]*"  # inside a branch
     assert without_word_tail(r"a\[A-Za-z0-9_]*") == r"a\[A-Za-z0-9_]*"  # escaped bracket
+
+
+def test_required_classes_are_classes_every_match_holds_a_character_of() -> None:
+    from dataplane.masking.recognizers import network
+    from dataplane.masking.scanner import required_classes
+
+    mac = required_classes(network.RECOGNIZERS[2].pattern)  # two forms: `:`/`-` or `.`
+    assert frozenset(":-.") in mac
+    assert required_classes(r"a[0-9]+") == [frozenset("a"), frozenset("0123456789")]
+    assert required_classes(r"(?i)abc") == []  # case folding: no certain characters
+    assert required_classes(r"a|b?") == []  # a branch that requires nothing
+    assert required_classes(r"\d{3}x") == [frozenset("x")]  # \d is every Unicode digit
+
+
+def test_every_match_of_a_registry_pattern_holds_each_required_class() -> None:
+    from dataplane.masking.recognizers import RECOGNIZERS
+    from dataplane.masking.scanner import required_classes
+
+    texts = corpus(seed=3, lines=300)
+    checked = 0
+    for rec in RECOGNIZERS:
+        classes = required_classes(rec.pattern)
+        for text in texts:
+            for match in re.finditer(rec.pattern, text):
+                assert all(not c.isdisjoint(match.group()) for c in classes), rec.name
+                checked += 1
+    assert checked > 100
