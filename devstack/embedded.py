@@ -280,6 +280,7 @@ def _set_up(cp: ControlPlane, upstream: dict[str, Any]) -> tuple[str, str]:
     _ensure_resource(cp, upstream)
     _set_policy(cp)
     _set_masking_policies(cp)
+    _set_guardrail_policies(cp)
     # The AI account keeps a standing grant (renewed at every start) rather than an
     # auto-approval rule: an agent should not have to file requests to show the gateway.
     cp.api(
@@ -335,6 +336,65 @@ MASKING_POLICIES = (
 )
 
 
+# What may run on the demo: no schema changes, no DROP/TRUNCATE, no server files or programs,
+# no UPDATE/DELETE without WHERE, for everyone; a person's writes wait for an approver.
+_DEMO_RULES: list[dict[str, Any]] = [
+    {
+        "kind": "deny_statements",
+        "name": "no-schema-changes",
+        "classes": [
+            "ddl",
+            "drop",
+            "truncate",
+            "alter_system",
+            "grant_revoke",
+            "role_management",
+            "copy_program",
+            "copy_server_file",
+            "load",
+        ],
+    },
+    {"kind": "where_required", "name": "where-required"},
+    {"kind": "denied_functions", "name": "no-server-functions"},
+]
+GUARDRAIL_POLICIES = (
+    {
+        "name": "demo-guardrails",
+        "description": "make run: no DDL, DROP, TRUNCATE or server files; WHERE required",
+        "resource": DEMO_RESOURCE,
+        "applies_to": "everyone",
+        "priority": 10,
+        "policy": {"format_version": 1, "rules": _DEMO_RULES},
+    },
+    {
+        "name": "people-writes-held",
+        "description": "make run: as demo-guardrails, and a person's writes wait for approval",
+        "resource": DEMO_RESOURCE,
+        "applies_to": "people",
+        "priority": 50,
+        "hold_timeout_s": 600,
+        "policy": {
+            "format_version": 1,
+            "rules": [
+                *_DEMO_RULES,
+                {"kind": "read_only", "name": "writes-held", "verdict": "hold"},
+            ],
+        },
+    },
+)
+
+
+def _set_guardrail_policies(cp: ControlPlane) -> None:
+    """Create the demo's guardrail policies, or put them back as they were."""
+    for body in GUARDRAIL_POLICIES:
+        try:
+            cp.api("PUT", f"/api/v1/guardrail-policies/{body['name']}", body)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            cp.api("POST", "/api/v1/guardrail-policies", body)
+
+
 def _set_masking_policies(cp: ControlPlane) -> None:
     """Create the demo's masking policies, or put them back as they were."""
     for body in MASKING_POLICIES:
@@ -362,6 +422,7 @@ Gatehouse is running.
   resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}, table {DEMO_TABLE}
   admin API key   {cp.admin_key_file}
   masking         service accounts see PII redacted, people partial values (GET /api/v1/masking-policies)
+  guardrails      no DDL/DROP/TRUNCATE, WHERE required; people's writes wait for approval at {cp.url}/holds/
 {_people(cp, idp)}
 The demo AI service account "{DEMO_ACCOUNT}" has a standing read-only grant (8 h, renewed at every start), so it needs no request. Its token is valid until {token["expires_at"]}:
 

@@ -2,7 +2,8 @@
 
 The banner's psql line works for the demo AI service account and lands in the audit log;
 alice signs in with the password the banner printed, asks for access to "demo", bob approves
-in his own browser, and alice connects with the token "My access" gives her; a request left
+in his own browser, and alice connects with the token "My access" gives her (her write waits
+for bob's approval on the held-statements page, as the demo's guardrails say); a request left
 undecided past its deadline is expired by Celery beat; Ctrl-C stops every server, and a second
 run keeps the provider's issuer and the passwords."""
 
@@ -18,6 +19,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -227,7 +229,16 @@ def test_alice_requests_bob_approves_alice_connects_as_the_banner_says(
     assert conninfo, command
     assert f"port={make_run.agent_port} dbname=demo user=alice" in conninfo.group(1)
     with _connect_once_the_grant_arrives(conninfo.group(1)) as conn:
-        conn.execute("insert into gatehouse_items (label) values ('alice was here')")
+        # The demo's guardrails hold a person's writes: bob approves hers on /holds/.
+        insert = "insert into gatehouse_items (label) values ('alice was here')"
+        writing = threading.Thread(target=conn.execute, args=(insert,), daemon=True)
+        writing.start()
+        bob.goto(make_run.cp_url + "/holds/")
+        held = bob.locator("#held tr", has_text="alice was here")
+        expect(held.locator("pre.statement")).to_have_text(insert)
+        held.get_by_role("button", name="Approve alice's statement").click()
+        writing.join(20)
+        assert not writing.is_alive(), "alice's insert never ran after bob approved it"
         labels = [row[0] for row in conn.execute("select label from gatehouse_items")]
     assert "alice was here" in labels
 
