@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -238,3 +239,27 @@ def test_bob_approves_alices_held_update_in_the_browser_then_denies_her_delete(
     }
     assert ("approved", "bob") in outcomes and ("denied", "bob") in outcomes
     assert sum(e["action"] == "guardrail.held" for e in events) >= 2
+
+    # A client that gives up cancels: the hold is withdrawn and nothing runs.
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cancelled = "UPDATE hold_items SET label = 'never' WHERE id = 2"
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                conn.execute(cancelled)
+            except psycopg.Error as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        _held(stack, cancelled)
+        conn.cancel()
+        worker.join(15)
+        assert outcome and isinstance(outcome[0], psycopg.errors.QueryCanceled), outcome
+        assert conn.execute("select label from hold_items where id = 2").fetchone() == ("second",)
+    events = _audit(
+        stack,
+        lambda evs: any(e["payload"].get("outcome") == "withdrawn" for e in evs),
+    )
+    assert any(e["payload"].get("outcome") == "withdrawn" for e in events)

@@ -21,6 +21,7 @@ from tests.integration.conftest import AI_ACCOUNT, Gateway, _start_stack
 pytestmark = pytest.mark.integration
 
 RESOURCES = {"standard": "guarded", "read-only": "readonly"}
+ROW_LIMIT = 5
 SCHEMA = """
 drop schema if exists guarded cascade;
 create schema guarded;
@@ -72,7 +73,8 @@ def guarded(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> It
             "--applies-to",
             "service_accounts",
         )
-    for resource in RESOURCES.values():
+    _limited_resource(stack, pg, root)
+    for resource in (*RESOURCES.values(), "limited"):
         _wait_until_guarded(stack, resource)
     try:
         yield stack
@@ -82,6 +84,38 @@ def guarded(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> It
         pg.admin_psql(
             f"alter role {pg.scram.user} reset search_path;drop schema if exists guarded cascade"
         )
+
+
+def _limited_resource(stack: Gateway, pg: PostgresCluster, root) -> None:
+    """`limited`: the standard policy plus a cap of ROW_LIMIT rows per result."""
+    stack.cp.api(
+        "POST",
+        "/api/v1/resources",
+        {
+            "name": "limited",
+            "protocol": "postgres",
+            "agent": "edge-1",
+            "host": pg.host,
+            "port": pg.port,
+            "database": "postgres",
+            "upstream_user": pg.scram.user,
+            "upstream_password": pg.scram.password,
+            "upstream_tls": "prefer",
+        },
+    )
+    stack.grant(AI_ACCOUNT, "limited")
+    stack.cp.manage(
+        "set_guardrail_policy",
+        "capped",
+        "--deny-classes",
+        "drop",
+        "--max-rows",
+        str(ROW_LIMIT),
+        "--resource",
+        "limited",
+        "--applies-to",
+        "service_accounts",
+    )
 
 
 def _psql(gateway: Gateway, resource: str, sql: str) -> subprocess.CompletedProcess[str]:
@@ -166,3 +200,13 @@ def test_each_verdict_is_an_audit_event_with_the_rule(guarded) -> None:
     event = next(e for e in events if marker in e["payload"]["statement"])
     assert event["payload"]["rule"] == "no-schema-changes"
     assert "DROP TABLE" in event["payload"]["reason"]
+
+
+def test_a_result_past_the_row_limit_ends_in_an_error_and_no_extra_row_leaves(guarded) -> None:
+    within = _psql(guarded, "limited", f"select i from generate_series(1, {ROW_LIMIT}) i")
+    assert within.returncode == 0 and within.stdout.split() == [str(i) for i in range(1, 6)]
+    with psycopg.connect(guarded.dsn("limited"), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as cut:
+            conn.execute("select i from generate_series(1, 1000) i").fetchall()
+        assert f"limit of {ROW_LIMIT} rows" in str(cut.value)
+        assert conn.execute("select 1").fetchone() == (1,)  # still usable
