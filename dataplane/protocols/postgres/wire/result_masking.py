@@ -181,6 +181,7 @@ class ResultMasker:
     def __init__(self, masker: ValueMasker) -> None:
         self._masker = masker
         self._shapes = _Shapes(masker)
+        self._descriptions: dict[bytes, tuple[Column, ...]] = {}  # RowDescription body -> columns
         self._queue: deque[_Pending] = deque()
         self._statements: dict[str, _Prepared] = {}
         self._portals: dict[str, _Portal] = {}
@@ -384,13 +385,24 @@ class ResultMasker:
             del self._portals[name]
 
     def _server_row_description(self, body: bytes) -> None:
-        columns = parse_row_description(body)
+        columns = self._columns_of(body)
         head = self._head()
         if isinstance(head, _Describe):
             self._queue.popleft()
             self._described(head, columns)
         elif isinstance(head, _Query):
             self._plan = self._shapes.plan(columns)  # a simple query's next result set
+
+    def _columns_of(self, body: bytes) -> tuple[Column, ...]:
+        """A RowDescription's columns, parsed once per distinct body: a statement run
+        again and again (pgbench, an ORM's lookups) describes its rows in the same bytes."""
+        columns = self._descriptions.get(body)
+        if columns is None:
+            columns = parse_row_description(body)
+            if len(self._descriptions) >= _MAX_CACHED_SHAPES:
+                self._descriptions.clear()
+            self._descriptions[body] = columns
+        return columns
 
     def _server_no_data(self, body: bytes) -> None:
         if isinstance(head := self._head(), _Describe):
