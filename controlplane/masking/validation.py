@@ -15,6 +15,7 @@ from dataplane.contract.masking import (
     CUSTOM_PATTERN_VALIDATORS,
     DENY_LIST_ENTITY,
     STRATEGIES,
+    pattern_problem,
 )
 
 # A custom entity's name: like the built-in ones (CREDIT_CARD, US_SSN).
@@ -91,13 +92,9 @@ def _pattern_problems(pattern: Any) -> list[str]:
 def _regex_problems(regex: Any) -> list[str]:
     if not isinstance(regex, str) or not regex:
         return ["regex must be a non-empty string"]
-    try:
-        compiled = re.compile(regex)
-    except re.error as exc:
-        return [f"regex does not compile: {exc}"]
-    if compiled.match("") is not None:
-        return ["regex matches the empty string"]
-    return []
+    # The agent's own rule: what it would refuse (and redact everything for) is refused here.
+    problem = pattern_problem(regex)
+    return [problem] if problem else []
 
 
 def _custom_entities(patterns: Any) -> set[str]:

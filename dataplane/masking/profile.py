@@ -15,16 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from dataplane.contract import MaskingProfile
-from dataplane.contract.masking import BUILTIN_ENTITIES, DENY_LIST_ENTITY
+from dataplane.contract.masking import BUILTIN_ENTITIES, DENY_LIST_ENTITY, pattern_problem
 from dataplane.contract.snapshot import CustomPattern, MaskingFailure
 from dataplane.masking.custom import CustomRules
 from dataplane.masking.engine import MaskingEngine, registry
@@ -36,7 +34,6 @@ from dataplane.masking.strategies import MaskingPolicy, Strategy, StrategyKind
 log = logging.getLogger("gatehouse.masking")
 
 CACHE_SIZE = 32  # distinct (profile, key) pairs an agent keeps compiled
-MAX_PATTERN_LENGTH = 1000
 # A custom pattern's validator name -> (check, normalise applied to the match first).
 Check = Callable[[str], bool]
 VALIDATORS: dict[str, tuple[Check, Callable[[str], str] | None]] = {
@@ -132,51 +129,10 @@ def custom_recognizer(pattern: CustomPattern) -> Recognizer:
 
 
 def check_pattern(regex: str) -> None:
-    """Refuse a regex that is invalid, matches the empty string or can backtrack badly.
-
-    Every result value runs through it, so a pattern that backtracks exponentially is a
-    denial of service: lookaround, backreferences and a repeat nested in an unbounded
-    repeat are refused outright (the recognizer syntax allows none of them anyway).
-    """
-    if len(regex) > MAX_PATTERN_LENGTH:
-        raise ProfileError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
-    try:
-        compiled = re.compile(regex)
-        parsed = sre_parse.parse(regex)
-    except (re.error, OverflowError, RecursionError) as exc:
-        raise ProfileError(f"invalid pattern {regex!r}: {exc}") from exc
-    if compiled.fullmatch("") is not None or parsed.getwidth()[0] == 0:
-        raise ProfileError(f"pattern {regex!r} matches the empty string")
-    _check_items(regex, parsed.data, inside_unbounded=False)
-
-
-_UNSAFE = {"ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS", "GROUPREF_IGNORE"}
-_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
-_UNBOUNDED = int(sre_parse.MAXREPEAT)
-
-
-def _check_items(regex: str, items: Sequence[Any], inside_unbounded: bool) -> None:
-    for op, arg in items:
-        name = str(op)
-        if name in _UNSAFE:
-            raise ProfileError(f"pattern {regex!r}: lookaround and backreferences not allowed")
-        if name in _REPEATS:
-            if inside_unbounded:
-                raise ProfileError(f"pattern {regex!r}: nested repeats can backtrack badly")
-            unbounded = int(arg[1]) >= _UNBOUNDED
-            _check_items(regex, arg[2].data, inside_unbounded or unbounded)
-        for sub in _subpatterns(name, arg):
-            _check_items(regex, sub, inside_unbounded)
-
-
-def _subpatterns(name: str, arg: Any) -> list[Sequence[Any]]:
-    if name == "SUBPATTERN":
-        return [arg[3].data]
-    if name == "ATOMIC_GROUP":
-        return [arg.data]
-    if name == "BRANCH":
-        return [b.data for b in arg[1]]
-    return []
+    """Refuse a regex the contract calls unsafe (one rule for both halves)."""
+    problem = pattern_problem(regex)
+    if problem:
+        raise ProfileError(problem)
 
 
 def _policy(profile: MaskingProfile, key_hex: str) -> MaskingPolicy:

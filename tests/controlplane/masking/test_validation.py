@@ -68,6 +68,10 @@ def test_a_custom_patterns_entity_becomes_a_known_name_for_that_policy(db: None)
     [
         {**CARD_NUMBER, "regex": "EMP-(\\d"},  # does not compile
         {**CARD_NUMBER, "regex": "x*"},  # matches nothing at all: masks every value
+        # What the agent would refuse (and then redact everything for) is refused here too.
+        {**CARD_NUMBER, "regex": "(a+)+b"},  # nested repeats: catastrophic backtracking
+        {**CARD_NUMBER, "regex": "(?<=id:)\\d+"},  # lookaround
+        {**CARD_NUMBER, "regex": "(\\d)\\1"},  # backreference
         {**CARD_NUMBER, "entity": "employee id"},
         {**CARD_NUMBER, "validator": "astrology"},
         {**CARD_NUMBER, "score": 1.5},
