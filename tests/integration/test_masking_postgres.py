@@ -227,3 +227,51 @@ def _session_of_read_has_ended(events: list[dict]) -> bool:
         and e["payload"]["statement"] == "select email, card from customers"
     }
     return any(e["action"] == "masking.applied" and e["session"] in reads for e in events)
+
+
+def test_a_session_both_masked_and_guarded_gets_both(masked: Gateway) -> None:
+    """Masking and guardrails share the inspecting relay: a refused DROP and masked rows in
+    one session, in the simple and the extended protocol."""
+    _wait_for_masking_policy(masked)
+    masked.cp.manage(
+        "set_guardrail_policy",
+        "no-drop",
+        "--deny-classes",
+        "drop",
+        "--resource",
+        "appdb",
+        "--applies-to",
+        "service_accounts",
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            done = subprocess.run(
+                [
+                    "psql",
+                    "-X",
+                    "-At",
+                    masked.dsn(),
+                    "-c",
+                    "select email from customers limit 1",
+                    "-c",
+                    "drop table customers",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            if "guardrail" in done.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert "42501" in done.stderr or "guardrail" in done.stderr, done.stderr
+        assert done.stdout.strip() == "[EMAIL_ADDRESS]"
+        with psycopg.connect(masked.dsn()) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("drop table customers")
+            conn.rollback()
+            row = conn.execute("select email, card from customers where id = %s", (2,)).fetchone()
+            assert row == ("[EMAIL_ADDRESS]", "[CREDIT_CARD]")
+    finally:
+        masked.cp.manage("set_guardrail_policy", "no-drop", "--delete")
