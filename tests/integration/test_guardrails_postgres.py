@@ -130,7 +130,8 @@ def _psql(gateway: Gateway, resource: str, sql: str) -> subprocess.CompletedProc
 
 def _wait_until_guarded(gateway: Gateway, resource: str) -> None:
     deadline = time.monotonic() + 30
-    while "guardrail" not in _psql(gateway, resource, "DROP TABLE guarded.canary").stderr:
+    # A table that does not exist: "does not exist" until the guardrail applies.
+    while "42501" not in _psql(gateway, resource, "DROP TABLE guarded.no_such_table").stderr:
         assert time.monotonic() < deadline, f"guardrails never reached {resource}"
         time.sleep(0.2)
 

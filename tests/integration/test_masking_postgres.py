@@ -244,29 +244,27 @@ def test_a_session_both_masked_and_guarded_gets_both(masked: Gateway) -> None:
         "service_accounts",
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            done = subprocess.run(
-                [
-                    "psql",
-                    "-X",
-                    "-At",
-                    masked.dsn(),
-                    "-c",
-                    "select email from customers limit 1",
-                    "-c",
-                    "drop table customers",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            if "guardrail" in done.stderr or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert "42501" in done.stderr or "guardrail" in done.stderr, done.stderr
-        assert done.stdout.strip() == "[EMAIL_ADDRESS]"
+        _wait_for_guardrails(masked)
+        done = subprocess.run(
+            [
+                "psql",
+                "-X",
+                "-At",
+                "-v",
+                "VERBOSITY=verbose",
+                masked.dsn(),
+                "-c",
+                "select email from customers limit 1",
+                "-c",
+                "drop table customers",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "42501" in done.stderr and "guardrail" in done.stderr, done.stderr
+        assert done.stdout.strip() == "[EMAIL_ADDRESS]", (done.stdout, done.stderr)
         with psycopg.connect(masked.dsn()) as conn:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("drop table customers")
@@ -275,3 +273,22 @@ def test_a_session_both_masked_and_guarded_gets_both(masked: Gateway) -> None:
             assert row == ("[EMAIL_ADDRESS]", "[CREDIT_CARD]")
     finally:
         masked.cp.manage("set_guardrail_policy", "no-drop", "--delete")
+
+
+def _wait_for_guardrails(gateway: Gateway) -> None:
+    """The policy reaches the agent asynchronously: probe with a table that does not exist
+    (refused by the guardrail once it applies; "does not exist" before)."""
+    deadline = time.monotonic() + 30
+    while "42501" not in _psql_error(gateway, "drop table no_such_table"):
+        assert time.monotonic() < deadline, "the guardrail policy never reached the agent"
+        time.sleep(0.2)
+
+
+def _psql_error(gateway: Gateway, sql: str) -> str:
+    return subprocess.run(
+        ["psql", "-X", "-At", "-v", "VERBOSITY=verbose", gateway.dsn(), "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stderr
