@@ -9,6 +9,8 @@ Agent -> control plane:
                  a statement held for approval; sent again after a reconnect while pending
   ``hold_withdrawn`` {"id", "reason"}  the agent stopped waiting (client cancelled or left,
                  or the hold timed out at the agent)
+  ``exec_result`` {"id", "ok": bool, "result": {...}} or {"id", "ok": false, "error":
+                 {"code", "message", "status"}}  the answer to an ``exec`` (see exec_call.py)
 Control plane -> agent:
   ``welcome``    {"last_seq"}   highest event seq the control plane has stored for this agent
   ``snapshot``   {"snapshot": Snapshot dict}         sent on connect and on every change
@@ -16,6 +18,10 @@ Control plane -> agent:
   ``error``      {"message"}    then the control plane closes the socket
   ``hold_decision`` {"id", "decision": "approved" | "denied" | "expired", "by", "at"}
                  the answer to a hold (sent again whenever the agent sends that hold again)
+  ``exec``       {"id", "resource", "token", "correlation_id", "timeout_s", and "sql": str
+                 or "http": {"method", "path", "headers", "body_b64"}}  run one call on a
+                 resource as the token's identity, through the same addons as a native
+                 session (see exec_call.py)
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from typing import Any
 
 WIRE_VERSION = 1
 
-AGENT_TO_CONTROL_PLANE = frozenset({"hello", "events", "heartbeat", "hold", "hold_withdrawn"})
-CONTROL_PLANE_TO_AGENT = frozenset({"welcome", "snapshot", "ack", "error", "hold_decision"})
+AGENT_TO_CONTROL_PLANE = frozenset(
+    {"hello", "events", "heartbeat", "hold", "hold_withdrawn", "exec_result"}
+)
+CONTROL_PLANE_TO_AGENT = frozenset({"welcome", "snapshot", "ack", "error", "hold_decision", "exec"})
 KNOWN_TYPES = AGENT_TO_CONTROL_PLANE | CONTROL_PLANE_TO_AGENT
 
 # The websocket path agents connect to, and the header carrying the agent token.

@@ -36,6 +36,10 @@ class Action(StrEnum):
     GUARDRAIL_HELD = "guardrail.held"
     GUARDRAIL_HOLD_RESOLVED = "guardrail.hold_resolved"  # approved/denied/expired/withdrawn
     GUARDRAIL_ROW_LIMIT = "guardrail.row_limit"
+    # One HTTP request relayed (or refused) on an http resource, and one model call on an
+    # llm resource (model, masked prompt and completion, tool calls, usage).
+    HTTP_REQUEST = "http.request"
+    LLM_CALL = "llm.call"
 
 
 @dataclass(frozen=True)

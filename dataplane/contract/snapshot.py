@@ -18,7 +18,8 @@ from dataplane.contract.envelopes import ContractError
 # 2: access levels, credential modes, grant start and access level. 3: grant scope.
 # 4: masking profiles, the deployment's masking key and each grant's masking profile.
 # 5: guardrail profiles and each grant's guardrail profile.
-SNAPSHOT_FORMAT = 5
+# 6: HTTP and LLM resources (ResourceSpec.http).
+SNAPSHOT_FORMAT = 6
 TOKEN_ISSUER = "gatehouse"
 TOKEN_AUDIENCE = "gatehouse-agent"
 
@@ -39,10 +40,79 @@ class AccessLevel:
     upstream_role: str
 
 
+class HttpAuth(StrEnum):
+    """How the agent proves itself to an HTTP upstream. The secret is the resource's
+    ``upstream_password`` (API key, basic password or OAuth client secret); ``upstream_user``
+    is the basic-auth user or the OAuth client id. The caller never sees either."""
+
+    NONE = "none"
+    HEADER = "header"  # auth_header: auth_value_prefix + secret (e.g. "Authorization: Bearer …")
+    BASIC = "basic"  # Authorization: Basic base64(user:secret)
+    OAUTH_CLIENT_CREDENTIALS = "oauth_client_credentials"  # token from token_url, refreshed
+
+
+class LlmApi(StrEnum):
+    """The request and response shapes an ``llm`` resource speaks (it may serve several
+    paths: OpenAI Chat Completions and Responses share one upstream)."""
+
+    OPENAI = "openai"  # /v1/chat/completions, /v1/responses (and /v1/models etc. relayed)
+    ANTHROPIC = "anthropic"  # /v1/messages
+
+
+class PromptPrivacy(StrEnum):
+    """What happens to PII in an LLM request body before it reaches the provider."""
+
+    OFF = "off"  # sent as is (the audit trail is still masked)
+    MASK = "mask"  # replaced by the masking profile's strategies, one way
+    REVERSIBLE = "reversible"  # replaced by placeholders, restored in the response
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """A method and path rule: ``methods`` () = any method; ``path`` is matched against the
+    upstream path (without the query) with shell-style wildcards, ``*`` within and across
+    segments (fnmatch), e.g. "/v1/chat/*"."""
+
+    path: str
+    methods: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How an ``http`` or ``llm`` resource is reached and what passes through.
+
+    A request is refused when it matches a ``deny`` route, when ``allow`` is non-empty and
+    it matches none, or (``read_only``) when its method is not GET, HEAD or OPTIONS.
+    Budgets and the rate limit count per identity on this resource, per agent.
+    """
+
+    scheme: str = "https"  # the upstream's: "http" | "https"
+    base_path: str = ""  # prefixed to every upstream path, e.g. "/api"
+    tls_verify: bool = True
+    auth: str = HttpAuth.NONE  # an HttpAuth value
+    auth_header: str = "Authorization"
+    auth_value_prefix: str = "Bearer "
+    token_url: str = ""  # oauth_client_credentials
+    oauth_scope: str = ""
+    allow: tuple[HttpRoute, ...] = ()
+    deny: tuple[HttpRoute, ...] = ()
+    read_only: bool = False
+    max_request_bytes: int = 10 * 1024 * 1024
+    max_response_bytes: int = 100 * 1024 * 1024
+    timeout_s: float = 60.0
+    # llm resources only ("" for http)
+    llm_api: str = ""  # an LlmApi value
+    prompt_privacy: str = PromptPrivacy.MASK  # a PromptPrivacy value
+    budget_tokens: int = 0  # tokens per identity per window; 0 = unlimited
+    budget_calls: int = 0  # calls per identity per window; 0 = unlimited
+    budget_window_s: int = 3600
+    rate_limit_per_minute: int = 0  # requests per identity per minute; 0 = unlimited
+
+
 @dataclass(frozen=True)
 class ResourceSpec:
     name: str
-    protocol: str  # "postgres"
+    protocol: str  # "postgres" | "http" | "llm"
     host: str
     port: int
     database: str
@@ -55,6 +125,9 @@ class ResourceSpec:
     access_levels: tuple[AccessLevel, ...] = ()
     # The level a grant without its own access_level gets; "" = none (ephemeral: refused).
     default_access_level: str = ""
+    # http and llm resources: how they are reached (host/port are the upstream's; the
+    # database field is unused); None for other protocols.
+    http: HttpSettings | None = None
 
     def __repr__(self) -> str:  # never print the password
         return f"ResourceSpec(name={self.name!r}, protocol={self.protocol!r})"
@@ -294,7 +367,65 @@ def _profile_to_dict(profile: MaskingProfile) -> dict[str, Any]:
 
 def _resource_from_dict(document: dict[str, Any]) -> ResourceSpec:
     levels = tuple(AccessLevel(**level) for level in document.get("access_levels", ()))
-    return ResourceSpec(**{**document, "access_levels": levels})
+    http = document.get("http")
+    settings = http_settings_from_dict(http) if http is not None else None
+    return ResourceSpec(**{**document, "access_levels": levels, "http": settings})
+
+
+HTTP_SCHEMES = frozenset({"http", "https"})
+
+
+def http_settings_from_dict(document: dict[str, Any]) -> HttpSettings:
+    """Read and check an ``http`` settings document (the control plane validates a
+    resource's settings with this same reader). Unknown keys or values raise ValueError:
+    an agent must not guess at an access rule it does not understand."""
+    if not isinstance(document, dict):
+        raise ValueError("http settings must be a JSON object")
+    unknown = set(document) - set(HttpSettings.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown http settings: {', '.join(sorted(unknown))}")
+    values = {**document}
+    for key in ("allow", "deny"):
+        values[key] = tuple(_route_from_dict(r) for r in document.get(key, ()))
+    settings = HttpSettings(**values)
+    _http_settings_check(settings)
+    return settings
+
+
+def _route_from_dict(document: Any) -> HttpRoute:
+    if not isinstance(document, dict) or not isinstance(document.get("path"), str):
+        raise ValueError('an http route is {"path": "/pattern", "methods": [...]}')
+    methods = document.get("methods", ())
+    if not isinstance(methods, list | tuple) or not all(isinstance(m, str) for m in methods):
+        raise ValueError("an http route's methods must be a list of strings")
+    if set(document) - {"path", "methods"}:
+        raise ValueError("an http route has only path and methods")
+    return HttpRoute(path=document["path"], methods=tuple(m.upper() for m in methods))
+
+
+def _http_settings_check(settings: HttpSettings) -> None:
+    if settings.scheme not in HTTP_SCHEMES:
+        raise ValueError(f"http scheme must be http or https, not {settings.scheme!r}")
+    HttpAuth(settings.auth)
+    PromptPrivacy(settings.prompt_privacy)
+    if settings.llm_api:
+        LlmApi(settings.llm_api)
+    if settings.auth == HttpAuth.OAUTH_CLIENT_CREDENTIALS and not settings.token_url:
+        raise ValueError("oauth_client_credentials needs a token_url")
+    if settings.base_path and not settings.base_path.startswith("/"):
+        raise ValueError("base_path must start with /")
+    for name in (
+        "max_request_bytes",
+        "max_response_bytes",
+        "budget_window_s",
+    ):
+        if int(getattr(settings, name)) <= 0:
+            raise ValueError(f"{name} must be positive")
+    for name in ("budget_tokens", "budget_calls", "rate_limit_per_minute"):
+        if int(getattr(settings, name)) < 0:
+            raise ValueError(f"{name} must not be negative")
+    if not 0 < float(settings.timeout_s) <= 3600:
+        raise ValueError("timeout_s must be within (0, 3600]")
 
 
 def _aware(text: str) -> datetime:
@@ -332,7 +463,8 @@ def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
     (static credentials, grants already started, no level) mean exactly what format 1 did.
     Format 2 had no grant scope: every grant was a "duration" grant, which is what the
     default means. Format 3 had no masking: no profiles, no key, every grant unmasked,
-    which is what a control plane without masking meant. Format 4 had no guardrails.
+    which is what a control plane without masking meant. Format 4 had no guardrails. Format
+    5 had no HTTP or LLM resources.
     """
     version = document.get("format")
     if version in (1, 2):
@@ -343,7 +475,11 @@ def upgrade_snapshot(document: dict[str, Any]) -> dict[str, Any]:
         document = {**document, "masking_profiles": [], "masking_key": "", "format": 4}
         version = 4
     if version == 4:
-        return {**document, "guardrail_profiles": [], "format": SNAPSHOT_FORMAT}
+        document = {**document, "guardrail_profiles": [], "format": 5}
+        version = 5
+    if version == 5:
+        # Format 5 knew only PostgreSQL resources: none has http settings.
+        return {**document, "format": SNAPSHOT_FORMAT}
     if version != SNAPSHOT_FORMAT:
         raise ContractError(f"unsupported snapshot format {version!r}")
     return document

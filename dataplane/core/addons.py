@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dataplane.contract import Actor
@@ -81,6 +81,55 @@ class GuardrailEvent:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A tool the model asked the caller to run (name and masked JSON arguments)."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    """What a model call on an llm resource was, as the audit trail records it. Texts are
+    as the provider saw them (placeholders or masked values, never the caller's PII); the
+    audit addon redacts them once more before they are stored."""
+
+    api: str  # "openai.chat" | "openai.responses" | "anthropic.messages"
+    model: str
+    stream: bool
+    prompt: str
+    completion: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str = ""
+    # Seconds from the request reaching the gateway to the first response chunk sent on.
+    time_to_first_chunk_s: float | None = None
+    # PII values replaced in the request before it went upstream, per entity.
+    prompt_masked: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One HTTP request on an http or llm resource and its outcome.
+
+    ``refused_by`` names the gateway check that answered instead of the upstream ("" when
+    the request was relayed): "route", "read_only", "request_size", "response_size",
+    "budget", "rate_limit", "bad_request", "timeout", "upstream", "stream_cut".
+    """
+
+    method: str
+    path: str  # the upstream path with its query string (redacted by the audit addon)
+    status: int
+    request_bytes: int
+    response_bytes: int
+    duration_s: float
+    refused_by: str = ""
+    error: str = ""
+    llm: LlmCall | None = None
+
+
+@dataclass(frozen=True)
 class Credential:
     """A short-lived upstream credential the gateway made for one session (PostgreSQL: a
     login role inside the grant's access level). Never holds the secret itself."""
@@ -123,6 +172,9 @@ class Addon:
     def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
         """A guardrail denied, held or cut a statement, or a hold was resolved."""
 
+    def exchange_finished(self, session: Session, exchange: HttpExchange) -> None:
+        """An HTTP request on an http or llm resource was answered (relayed or refused)."""
+
     def credential_issued(self, credential: Credential) -> None:
         """The gateway created a per-session upstream credential."""
 
@@ -151,6 +203,7 @@ class AddonChain:
         self._refused = [a for a in self.addons if _overrides(a, "connection_refused")]
         self._cancel = [a for a in self.addons if _overrides(a, "cancel_requested")]
         self._guardrail = [a for a in self.addons if _overrides(a, "guardrail_acted")]
+        self._exchange = [a for a in self.addons if _overrides(a, "exchange_finished")]
         self._issued = [a for a in self.addons if _overrides(a, "credential_issued")]
         self._revoked = [a for a in self.addons if _overrides(a, "credential_revoked")]
         self._lost = [a for a in self.addons if _overrides(a, "session_lost")]
@@ -193,6 +246,11 @@ class AddonChain:
     def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
         for addon in self._guardrail:
             addon.guardrail_acted(session, event)
+
+    def exchange_finished(self, session: Session, exchange: HttpExchange) -> None:
+        session.statements += 1
+        for addon in self._exchange:
+            addon.exchange_finished(session, exchange)
 
     def credential_issued(self, credential: Credential) -> None:
         for addon in self._issued:

@@ -28,6 +28,9 @@ class Session:
     tls: bool = False
     client_parameters: dict[str, str] = field(default_factory=dict)
     requested_resource: str = ""
+    # Ties the calls of one agent run together in the audit log (an exec call's or an HTTP
+    # request's correlation id header); "" when the client sent none.
+    correlation_id: str = ""
     identity: VerifiedIdentity | None = None
     resource: ResourceSpec | None = None
     grant: GrantSpec | None = None

@@ -103,7 +103,7 @@ def test_a_format_3_snapshot_means_no_masking() -> None:
     for grant in document["grants"]:
         del grant["masking"]
     upgraded = Snapshot.from_dict(document)
-    assert upgraded.format == SNAPSHOT_FORMAT == 5
+    assert upgraded.format == SNAPSHOT_FORMAT == 6
     assert upgraded.masking_profiles == () and upgraded.grants[0].masking == ""
 
 
@@ -215,3 +215,86 @@ def test_guardrail_profiles_round_trip_and_unknown_ones_are_refused() -> None:
     document["grants"][0]["guardrails"] = "nobody-defined-this"
     with pytest.raises(ContractError):
         Snapshot.from_dict(document)
+
+
+def test_a_format_5_snapshot_has_no_http_resources():
+    document = {
+        "format": 5,
+        "revision": 3,
+        "agent_id": "a",
+        "agent_name": "a",
+        "token_keys": [],
+        "resources": [
+            {
+                "name": "orders",
+                "protocol": "postgres",
+                "host": "127.0.0.1",
+                "port": 5432,
+                "database": "orders",
+                "upstream_user": "u",
+                "upstream_password": "p",
+            }
+        ],
+        "grants": [],
+        "token_issuer": "gatehouse",
+        "token_audience": "gatehouse-agent",
+        "masking_profiles": [],
+        "masking_key": "",
+        "guardrail_profiles": [],
+    }
+    snapshot = Snapshot.from_dict(document)
+    assert snapshot.format == SNAPSHOT_FORMAT == 6
+    assert snapshot.resources[0].http is None
+
+
+def test_http_settings_round_trip_through_a_snapshot():
+    from dataplane.contract import HttpRoute, http_settings_from_dict
+
+    settings = http_settings_from_dict(
+        {
+            "llm_api": "openai",
+            "auth": "header",
+            "prompt_privacy": "reversible",
+            "deny": [{"path": "/v1/files*", "methods": ["post", "delete"]}],
+            "budget_tokens": 1000,
+        }
+    )
+    assert settings.deny == (HttpRoute(path="/v1/files*", methods=("POST", "DELETE")),)
+    resource = ResourceSpec(
+        name="llm",
+        protocol="llm",
+        host="127.0.0.1",
+        port=8443,
+        database="",
+        upstream_user="",
+        upstream_password="sk-secret",
+        http=settings,
+    )
+    snapshot = Snapshot(
+        revision=1, agent_id="a", agent_name="a", token_keys=(), resources=(resource,), grants=()
+    )
+    import json
+
+    again = Snapshot.from_dict(json.loads(json.dumps(snapshot.to_dict())))
+    assert again.resources[0].http == settings
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"scheme": "ftp"},
+        {"auth": "magic"},
+        {"prompt_privacy": "maybe"},
+        {"llm_api": "cohere"},
+        {"auth": "oauth_client_credentials"},
+        {"max_request_bytes": 0},
+        {"timeout_s": 0},
+        {"allow": [{"path": 3}]},
+        {"surprise": True},
+    ],
+)
+def test_http_settings_an_agent_cannot_read_are_refused(document):
+    from dataplane.contract import http_settings_from_dict
+
+    with pytest.raises(ValueError):
+        http_settings_from_dict(document)
