@@ -41,7 +41,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--policy", required=True, metavar="FILE")
-        parser.add_argument("--since", required=True, help="7d, 24h, 30m or an ISO 8601 time")
+        parser.add_argument(
+            "--since", required=True, help="7d, 24h, 30m (before --until) or an ISO 8601 time"
+        )
         parser.add_argument("--until", default="", help="ISO 8601 time (default: now)")
         parser.add_argument("--resource", default="", metavar="R")
         parser.add_argument("--identity", default="", metavar="NAME")
@@ -49,10 +51,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
+        # A span counts back from the window's end, so "--since 7d --until T" is the week
+        # before T whenever the command runs.
+        until = moment_of(options["until"], now=now) if options["until"] else now
         report = guardrails_simulate(
             policy=_policy(options["policy"]),
-            since=moment_of(options["since"], now=now),
-            until=moment_of(options["until"], now=now) if options["until"] else now,
+            since=moment_of(options["since"], now=until),
+            until=until,
             resource=options["resource"],
             identity=options["identity"],
         )
