@@ -126,6 +126,10 @@ class HttpExchange:
     duration_s: float
     refused_by: str = ""
     error: str = ""
+    # The first bytes of each body as text (generic http resources; the audit addon
+    # redacts them); llm calls carry prompt and completion in ``llm`` instead.
+    request_excerpt: str = ""
+    response_excerpt: str = ""
     llm: LlmCall | None = None
 
 
