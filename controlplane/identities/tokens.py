@@ -19,10 +19,11 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -35,6 +36,16 @@ from controlplane.audit.services import audit_event_record
 from controlplane.crypto import decrypt, encrypt
 from controlplane.identities.models import SigningKey, User
 from dataplane.contract import TOKEN_AUDIENCE, TOKEN_ISSUER
+
+# The agents' limits (dataplane/core/tokens.py): the same token passes or fails in both places.
+MAX_TOKEN_BYTES = 8 * 1024
+VERIFY_LEEWAY_SECONDS = 5
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "kind", "name", "exp", "iat", "jti")
+
+
+class GatewayTokenRejected(Exception):
+    """A gateway token that must not be accepted; the message is safe to show and log (it
+    never contains the token)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,83 @@ def gateway_token_mint(
             on_behalf_of=on_behalf_of,
         )
     return minted
+
+
+def gateway_token_verify(token: str) -> tuple[User, User | None]:
+    """The active identity a gateway token proves, and the active person it acts for (its
+    ``act`` claim) or None. The agents' checks, with the control plane's own keys: EdDSA
+    only, a ``kid`` among the keys that may still have signed a live token, ``iss``/``aud``
+    exactly ours, every claim required, ``exp``/``iat`` within a few seconds of skew; then
+    the ``sub`` must be an active identity of the token's ``kind``. Raises
+    GatewayTokenRejected."""
+    if len(token.encode("utf-8", "surrogatepass")) > MAX_TOKEN_BYTES:
+        raise GatewayTokenRejected("token too large")
+    claims = _verified_claims(token, _verifying_key(token))
+    identity = _token_identity(claims)
+    return identity, _token_on_behalf_of(claims, identity)
+
+
+def _verifying_key(token: str) -> Ed25519PublicKey:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise GatewayTokenRejected("token is malformed") from None
+    kid = header.get("kid")
+    if header.get("alg") != SigningKey.ALGORITHM or not isinstance(kid, str):
+        raise GatewayTokenRejected("token algorithm or key id not accepted")
+    key = signing_keys_verifying().filter(kid=kid).first()
+    if key is None:
+        raise GatewayTokenRejected("token signed with an unknown key")
+    public_key = serialization.load_pem_public_key(key.public_key_pem.encode("ascii"))
+    if not isinstance(public_key, Ed25519PublicKey):
+        raise GatewayTokenRejected("token signed with an unknown key")
+    return public_key
+
+
+def _verified_claims(token: str, key: Ed25519PublicKey) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[SigningKey.ALGORITHM],
+            audience=TOKEN_AUDIENCE,
+            issuer=TOKEN_ISSUER,
+            leeway=VERIFY_LEEWAY_SECONDS,
+            options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+        )
+    except jwt.ExpiredSignatureError:
+        raise GatewayTokenRejected("token expired") from None
+    except jwt.PyJWTError:
+        raise GatewayTokenRejected("token is invalid") from None
+    if claims["iat"] > timezone.now().timestamp() + VERIFY_LEEWAY_SECONDS:
+        raise GatewayTokenRejected("token issued in the future")
+    return claims
+
+
+def _token_identity(claims: dict[str, Any]) -> User:
+    identity = _active_user(claims["sub"])
+    if identity is None or identity.kind != claims["kind"]:
+        raise GatewayTokenRejected("token names no active identity")
+    return identity
+
+
+def _token_on_behalf_of(claims: dict[str, Any], identity: User) -> User | None:
+    act = claims.get("act")
+    if act is None:
+        return None
+    person = _active_user(act.get("sub")) if isinstance(act, dict) else None
+    if person is None or person.kind != User.Kind.USER or not identity.is_service_account:
+        raise GatewayTokenRejected("token acts for no active person")
+    return person
+
+
+def _active_user(sub: object) -> User | None:
+    if not isinstance(sub, str):
+        return None
+    try:
+        return User.objects.filter(pk=uuid.UUID(sub), is_active=True).first()
+    except ValueError:
+        return None
 
 
 def act_claim(person: User) -> dict[str, str]:
