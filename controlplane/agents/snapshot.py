@@ -27,6 +27,7 @@ from dataplane.contract import (
     ResourceSpec,
     Snapshot,
     TokenKey,
+    http_settings_from_dict,
 )
 from dataplane.contract.snapshot import AccessLevel, GuardrailProfile
 
@@ -96,6 +97,10 @@ def _resource_spec(resource: Resource) -> ResourceSpec:
         credential_mode=resource.credential_mode,
         access_levels=tuple(AccessLevel(**level) for level in resource.access_levels),
         default_access_level=resource.default_access_level,
+        # The agent's own reader (the model checked the document with it on write): should
+        # it ever refuse a stored document, the build fails here, loudly, rather than ship
+        # a snapshot the agent would refuse whole.
+        http=http_settings_from_dict(resource.http_settings) if resource.speaks_http else None,
     )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -38,7 +42,8 @@ class ResourceListCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated_input(ResourceSerializer, request.data)
-        resource = resource_create(actor=request.user, **data)
+        with _errors_named_as_in_the_api():
+            resource = resource_create(actor=request.user, **data)
         return Response(ResourceSerializer(resource).data, status=status.HTTP_201_CREATED)
 
 
@@ -56,7 +61,9 @@ class ResourceDetailApi(APIView):
     )
     def patch(self, request: Request, name: str) -> Response:
         data = validated_input(ResourceSerializer, request.data, partial=True)
-        resource = resource_update(actor=request.user, resource=_resource_or_404(name), data=data)
+        resource = _resource_or_404(name)
+        with _errors_named_as_in_the_api():
+            resource = resource_update(actor=request.user, resource=resource, data=data)
         return Response(ResourceSerializer(resource).data)
 
 
@@ -65,3 +72,15 @@ def _resource_or_404(name: str) -> Resource:
         return resource_get(name=name)
     except Resource.DoesNotExist:
         raise Http404(f"no resource named {name!r}") from None
+
+
+@contextmanager
+def _errors_named_as_in_the_api() -> Iterator[None]:
+    """The model calls the settings ``http_settings``; the API calls them ``http``, and a
+    400 should name the field the client sent."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict") and "http_settings" in exc.error_dict:
+            exc.error_dict["http"] = exc.error_dict.pop("http_settings")
+        raise

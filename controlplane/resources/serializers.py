@@ -1,5 +1,5 @@
-"""Request and response shapes for the resources API. The upstream password is
-write-only: no response ever carries it."""
+"""Request and response shapes for the resources API. The upstream password (for http and
+llm resources the API key or client secret) is write-only: no response ever carries it."""
 
 from rest_framework import serializers
 
@@ -18,11 +18,21 @@ class ResourceSerializer(serializers.Serializer):
     protocol = serializers.ChoiceField(choices=protocol_choices())
     host = serializers.CharField(max_length=255)
     port = serializers.IntegerField(min_value=1, max_value=65535)
-    database = serializers.CharField(max_length=63)
-    upstream_user = serializers.CharField(max_length=63)
-    # Blank is allowed: an upstream that trusts the gateway's address needs no password.
+    # PostgreSQL resources need both (the model checks); http and llm resources leave the
+    # database out, and the user too unless basic auth or OAuth needs it.
+    database = serializers.CharField(max_length=63, required=False, allow_blank=True, default="")
+    upstream_user = serializers.CharField(
+        max_length=63, required=False, allow_blank=True, default=""
+    )
+    # Blank is allowed: an upstream that trusts the gateway's address needs no password,
+    # an HTTP API with auth "none" no key.
     upstream_password = serializers.CharField(
-        write_only=True, trim_whitespace=False, allow_blank=True, style={"input_type": "password"}
+        write_only=True,
+        trim_whitespace=False,
+        required=False,
+        allow_blank=True,
+        default="",
+        style={"input_type": "password"},
     )
     upstream_tls = serializers.ChoiceField(
         choices=Resource.Tls.choices, default=Resource.Tls.PREFER
@@ -34,5 +44,8 @@ class ResourceSerializer(serializers.Serializer):
     default_access_level = serializers.CharField(
         max_length=63, required=False, allow_blank=True, default=""
     )
+    # http and llm resources: the contract's HttpSettings document (checked by the model);
+    # it holds no secret, so it is read back as stored.
+    http = serializers.DictField(source="http_settings", required=False, default=dict)
     agent = serializers.SlugRelatedField(slug_field="name", queryset=agents_list())
     created_at = serializers.DateTimeField(read_only=True)

@@ -24,19 +24,22 @@ def resource_create(
     protocol: str,
     host: str,
     port: int,
-    database: str,
-    upstream_user: str,
-    upstream_password: str,
     agent: Agent,
+    database: str = "",
+    upstream_user: str = "",
+    upstream_password: str = "",
     upstream_tls: str = Resource.Tls.PREFER,
     credential_mode: str = Resource.CredentialMode.STATIC,
     access_levels: Sequence[Mapping[str, str]] = (),
     default_access_level: str = "",
+    http_settings: Mapping[str, Any] | None = None,
 ) -> Resource:
-    """Register a resource served by ``agent``. The upstream password is encrypted before
-    it is stored and appears in no response, log line or audit payload. In ephemeral
+    """Register a resource served by ``agent``. The upstream password (for http and llm
+    resources: the API key, basic password or OAuth client secret) is encrypted before it
+    is stored and appears in no response, log line or audit payload. In ephemeral
     credential mode the upstream user only creates a login role per session, inside the
-    session's access level (an entry of ``access_levels``)."""
+    session's access level (an entry of ``access_levels``). ``http_settings`` (http and llm
+    resources only) is the contract's HttpSettings document."""
     resource = Resource(
         name=name,
         protocol=protocol,
@@ -49,6 +52,7 @@ def resource_create(
         credential_mode=credential_mode,
         access_levels=[dict(level) for level in access_levels],
         default_access_level=default_access_level,
+        http_settings=dict(http_settings or {}),
         agent=agent,
     )
     with transaction.atomic():
@@ -75,6 +79,8 @@ def _resource_payload(resource: Resource) -> dict[str, object]:
         "credential_mode": resource.credential_mode,
         "access_levels": resource.access_levels,
         "default_access_level": resource.default_access_level,
+        # Holds no secret: the credential is the upstream password, kept out of it.
+        "http_settings": resource.http_settings,
         "agent": resource.agent.name,
     }
 
@@ -89,6 +95,7 @@ UPDATABLE_FIELDS = (
     "credential_mode",
     "access_levels",
     "default_access_level",
+    "http_settings",
     "agent",
 )
 
