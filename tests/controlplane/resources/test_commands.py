@@ -108,3 +108,45 @@ def test_an_existing_resource_fails_unless_exists_ok(
     with pytest.raises(CommandError, match="exists already"):
         run(*args)
     assert "nothing done" in run(*args, "--exists-ok")
+
+
+def test_an_llm_resource_takes_its_settings_as_json_and_its_key_from_the_environment(
+    edge: IssuedAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_KEY", "sk-from-env")
+    run(
+        "create_resource",
+        "openai",
+        "--agent",
+        "edge-1",
+        "--protocol",
+        "llm",
+        "--host",
+        "api.openai.com",
+        "--port",
+        "443",
+        "--upstream-password-env",
+        "OPENAI_KEY",
+        "--http-settings",
+        '{"llm_api": "openai", "auth": "header"}',
+    )
+    resource = resource_get(name="openai")
+    assert (resource.protocol, resource.database) == ("llm", "")
+    assert resource.http_settings == {"llm_api": "openai", "auth": "header"}
+    assert resource_upstream_password(resource=resource) == "sk-from-env"
+
+
+def test_http_settings_that_are_not_a_json_object_or_not_readable_fail_clearly(
+    edge: IssuedAgent,
+) -> None:
+    args = ("create_resource", "api", "--agent", "edge-1", "--protocol", "http")
+    args += ("--host", "api.internal", "--port", "443")
+    with pytest.raises(CommandError, match="JSON object"):
+        run(*args, "--http-settings", "[1]")
+    with pytest.raises(CommandError, match=r"http_settings: .*colour"):
+        run(*args, "--http-settings", '{"colour": "blue"}')
+
+
+def test_a_postgres_resource_without_a_database_fails_clearly(edge: IssuedAgent) -> None:
+    with pytest.raises(CommandError, match="database"):
+        run("create_resource", "appdb", "--agent", "edge-1", "--host", "h", "--port", "1")
