@@ -19,6 +19,8 @@ from dataplane.core.holds import HoldDesk
 from dataplane.core.server import GatewayServices, Listen, start_listener
 from dataplane.core.session import SessionRegistry
 from dataplane.core.tasks import cancel_and_wait, spawn, wait_for_unfinished
+from dataplane.exec.desk import ExecDesk
+from dataplane.exec.runner import ExecRunner
 from dataplane.link.client import ControlPlaneLink
 from dataplane.link.spool import Spool
 from dataplane.protocols import PROTOCOLS
@@ -73,6 +75,7 @@ async def run_agent(settings: AgentSettings) -> None:
         sessions=lambda: len(sessions),
         ssl_context=tls.link_context(settings.control_plane_url, settings.control_plane_ca),
         holds=holds,
+        exec_desk=ExecDesk(ExecRunner(services, PROTOCOLS).run),
     )
     link_task = spawn(link.run(), name="control-plane-link")
     stop = _stop_on_signals()

@@ -192,6 +192,8 @@ class AuditAddon(Addon):
         )
 
     def _record(self, session: Session, action: Action, payload: dict[str, Any]) -> None:
+        if session.correlation_id:  # ties the events of one agent run together
+            payload["correlation_id"] = session.correlation_id
         self._spool.append(
             time=self._clock.now(),
             action=action,  # a StrEnum is the str itself: its .value costs a lookup

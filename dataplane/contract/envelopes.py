@@ -9,8 +9,9 @@ Agent -> control plane:
                  a statement held for approval; sent again after a reconnect while pending
   ``hold_withdrawn`` {"id", "reason"}  the agent stopped waiting (client cancelled or left,
                  or the hold timed out at the agent)
-  ``exec_result`` {"id", "ok": bool, "result": {...}} or {"id", "ok": false, "error":
-                 {"code", "message", "status"}}  the answer to an ``exec`` (see exec_call.py)
+  ``exec_result`` {"format", "id", "ok": true, "result": {...}} or {"format", "id", "ok":
+                 false, "error": {"code", "message", "status", "sqlstate", "rule", "hold"}}
+                 the answer to an ``exec`` (see exec_call.py)
 Control plane -> agent:
   ``welcome``    {"last_seq"}   highest event seq the control plane has stored for this agent
   ``snapshot``   {"snapshot": Snapshot dict}         sent on connect and on every change
@@ -18,8 +19,9 @@ Control plane -> agent:
   ``error``      {"message"}    then the control plane closes the socket
   ``hold_decision`` {"id", "decision": "approved" | "denied" | "expired", "by", "at"}
                  the answer to a hold (sent again whenever the agent sends that hold again)
-  ``exec``       {"id", "resource", "token", "correlation_id", "timeout_s", and "sql": str
-                 or "http": {"method", "path", "headers", "body_b64"}}  run one call on a
+  ``exec``       {"format", "id", "resource", "token", "correlation_id", "timeout_s",
+                 "max_rows", and "sql": str or "http": {"method", "path", "headers",
+                 "body_b64"}}  run one call on a
                  resource as the token's identity, through the same addons as a native
                  session (see exec_call.py)
 """

@@ -45,6 +45,7 @@ from dataplane.contract import (
 from dataplane.contract.envelopes import AGENT_TOKEN_HEADER, AGENT_WEBSOCKET_PATH
 from dataplane.core.holds import HoldDesk
 from dataplane.core.tasks import cancel_and_wait, spawn
+from dataplane.exec.desk import ExecDesk
 from dataplane.link.spool import Line, Spool
 
 log = logging.getLogger("gatehouse.link")
@@ -134,6 +135,7 @@ class ControlPlaneLink:
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
         holds: HoldDesk | None = None,
+        exec_desk: ExecDesk | None = None,
     ) -> None:
         self._endpoint = websocket_url(url)
         if ssl_context is not None and not self._endpoint.startswith("wss://"):
@@ -154,6 +156,7 @@ class ControlPlaneLink:
         self._connected = asyncio.Event()
         self._cursor = 0  # the highest seq sent on the current connection
         self._holds = holds
+        self._exec = exec_desk
 
     @property
     def state(self) -> LinkState:
@@ -260,6 +263,9 @@ class ControlPlaneLink:
         ]
         if self._holds is not None:
             tasks.append(spawn(self._send_holds(websocket, self._holds), name="link-holds"))
+        if self._exec is not None:
+            outbox = self._exec.outbox
+            tasks.append(spawn(self._send_outbox(websocket, outbox), name="link-exec-results"))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -288,6 +294,8 @@ class ControlPlaneLink:
                 by=str(body.get("by", "")),
                 at=str(body.get("at", "")),
             )
+        elif envelope.type == "exec" and self._exec is not None:
+            self._exec.receive(envelope.body)
         elif envelope.type == "error":
             _control_plane_error(envelope)
         else:
@@ -338,6 +346,18 @@ class ControlPlaneLink:
                 await websocket.send(encode_envelope(Envelope(kind, body)))
             while True:
                 kind, body = await holds.outbox.get()
+                await websocket.send(encode_envelope(Envelope(kind, body)))
+        except ConnectionClosed as exc:
+            return _describe(exc)
+
+    async def _send_outbox(
+        self, websocket: ClientConnection, outbox: asyncio.Queue[tuple[str, dict[str, Any]]]
+    ) -> Disconnect:
+        """Exec results, as calls finish (one taken off the queue but not sent because the
+        connection dropped is lost: the control plane has stopped waiting by then)."""
+        try:
+            while True:
+                kind, body = await outbox.get()
                 await websocket.send(encode_envelope(Envelope(kind, body)))
         except ConnectionClosed as exc:
             return _describe(exc)

@@ -23,6 +23,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from dataplane.contract import GrantScope, ResourceSpec
+from dataplane.contract.exec_call import CORRELATION_PARAMETER, correlation_id_valid
 from dataplane.core.addons import ConnectRequest, Refusal, RefusalKind
 from dataplane.core.server import READ_CHUNK, GatewayServices, open_upstream
 from dataplane.core.session import Session
@@ -261,6 +262,10 @@ class PostgresConnection:
     def _accept_startup(self, message: StartupMessage) -> StartupMessage:
         self.session.client_parameters = dict(message.parameters)
         self.session.requested_resource = message.parameters.get("database", "")
+        # An exec call's (dataplane/exec) correlation id; kept here, never sent upstream.
+        correlation_id = message.parameters.get(CORRELATION_PARAMETER, "")
+        if correlation_id_valid(correlation_id):
+            self.session.correlation_id = correlation_id
         if message.parameters.get("replication", "false").lower() not in (
             "false",
             "0",
