@@ -6,7 +6,8 @@ Classes (requirements checked against the OCSF 1.3.0 schema, see the tests):
 |---|---|
 | sign-ins/outs, token minting and exchange, agent logins, refused connections | Auth. 3002 |
 | database statements and cancel requests | Datastore Activity 6005 |
-| model, tool and HTTP calls (``llm.call``, ``tool.call``, ``http.request``) | API Activity 6003 |
+| requests on http resources (``http.request``) | HTTP Activity 4002 |
+| model and tool calls (``llm.call``, ``tool.call``) | API Activity 6003 |
 | masking (``masking.applied``, ``masking.failed``) | Data Security Finding 2006 |
 | blocked/held commands (``guardrail.*``), missing agent events | Detection Finding 2004 |
 | accounts and ephemeral database roles created or dropped | Account Change 3001 |
@@ -46,6 +47,7 @@ def ocsf_event(entry: Entry) -> Event:
     """The OCSF 1.3.0 event for one audit leaf document (``ledger.leaf`` format v1)."""
     mapper = _mapper_for(str(entry["action"]))
     event = mapper(entry)
+    extra_unmapped = event.pop("unmapped", {})
     class_uid = event["class_uid"]
     event.setdefault("severity_id", SEVERITY_INFORMATIONAL)
     return {
@@ -56,7 +58,7 @@ def ocsf_event(entry: Entry) -> Event:
         "actor": _actor(entry),
         "message": _message(entry),
         **event,
-        "unmapped": _unmapped(entry),
+        "unmapped": {**_unmapped(entry), **extra_unmapped},
     }
 
 
@@ -306,6 +308,130 @@ def _api_activity(entry: Entry) -> Event:
     return event
 
 
+# An llm.call is API Activity, not HTTP Activity: what an analyst asks of it is which model
+# was called and what it cost (operation = the model, usage in ``unmapped.llm_usage``, as
+# OCSF 1.3 has no model or token attributes), not the POST that carried it; the HTTP
+# method, path and status still ride along in ``http_request`` and ``api.response``.
+def _llm_call(entry: Entry) -> Event:
+    payload = entry.get("payload") or {}
+    event = _api_activity(entry)
+    status = _count(payload.get("status"))
+    if status:
+        event["api"]["response"] = {"code": status}
+    if payload.get("correlation_id"):
+        event["api"]["request"] = {"uid": str(payload["correlation_id"])}
+    if payload.get("path"):
+        event["http_request"] = _http_request(payload)
+    event.update(_exchange_status(payload))
+    event.update(_duration(payload))
+    event["unmapped"] = {"llm_usage": _llm_usage(payload)}
+    return event
+
+
+def _llm_usage(payload: Mapping[str, Any]) -> dict[str, Any]:
+    tokens_in, tokens_out = (
+        _count(payload.get("input_tokens")),
+        _count(payload.get("output_tokens")),
+    )
+    # None: the provider reported no usage (a cut stream), which is not the same as 0.
+    total = tokens_in + tokens_out if tokens_in is not None and tokens_out is not None else None
+    return {
+        "model": payload.get("model") or "",
+        "api": payload.get("api") or "",
+        "input_tokens": tokens_in,
+        "output_tokens": tokens_out,
+        "total_tokens": total,
+        "finish_reason": payload.get("finish_reason") or "",
+    }
+
+
+# --- HTTP Activity (4002) --------------------------------------------------------------
+
+# The request method → HTTP Activity's activity (any other method is Other).
+HTTP_ACTIVITIES = {
+    "CONNECT": 1,
+    "DELETE": 2,
+    "GET": 3,
+    "HEAD": 4,
+    "OPTIONS": 5,
+    "POST": 6,
+    "PUT": 7,
+    "TRACE": 8,
+    "PATCH": 9,
+}
+
+
+def _http_request_event(entry: Entry) -> Event:
+    payload = entry.get("payload") or {}
+    method = str(payload.get("method") or "").upper()
+    event: Event = {
+        "class_uid": 4002,
+        "class_name": "HTTP Activity",
+        "category_name": "Network Activity",
+        "activity_id": HTTP_ACTIVITIES.get(method, OTHER),
+        "activity_name": method.capitalize() or "Other",
+        "src_endpoint": _src_endpoint(entry),
+        # The responder is the resource's upstream; the agent in between is the proxy.
+        "dst_endpoint": {"name": entry.get("resource") or "unknown", "svc_name": "http"},
+        "http_request": _http_request(payload),
+        "traffic": _traffic(payload),
+        **_exchange_status(payload),
+        **_duration(payload),
+    }
+    if entry.get("agent"):
+        event["proxy"] = {"name": entry["agent"], "svc_name": "gatehouse-agent"}
+    status = _count(payload.get("status"))
+    if status:  # 0: the gateway answered before any upstream response
+        event["http_response"] = {"code": status}
+        event["http_status"] = status
+    return event
+
+
+def _traffic(payload: Mapping[str, Any]) -> dict[str, int]:
+    # From the client's side: out = its request, in = the response it got.
+    sent = _count(payload.get("request_bytes")) or 0
+    received = _count(payload.get("response_bytes")) or 0
+    return {"bytes_out": sent, "bytes_in": received, "bytes": sent + received}
+
+
+def _duration(payload: Mapping[str, Any]) -> dict[str, int]:
+    """OCSF ``duration``: whole milliseconds (the agent logs ``duration_ms`` as a float)."""
+    duration = payload.get("duration_ms")
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
+        return {"duration": int(duration)}
+    return {}
+
+
+def _count(value: object) -> int | None:
+    """A non-negative integer from the payload, None for anything else: the export never
+    fails on an odd value, it leaves the attribute out (the payload is in unmapped whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _http_request(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The method and the upstream path (as the agent logged it, redacted) split at ``?``."""
+    path, _, query = str(payload.get("path") or "").partition("?")
+    # No url_string: the agent logs the upstream path, not an absolute URL.
+    url: dict[str, Any] = {"path": path}
+    url.update({"query_string": query} if query else {})
+    request: dict[str, Any] = {"http_method": str(payload.get("method") or "").upper(), "url": url}
+    if payload.get("correlation_id"):
+        request["uid"] = str(payload["correlation_id"])
+    return request
+
+
+def _exchange_status(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A request the gateway refused (``refused_by``: route, budget, ...) or that failed on
+    the way is a failure; an upstream's own 4xx/5xx answer is a relayed success, its code
+    in the response."""
+    refused = str(payload.get("refused_by") or "")
+    error = str(payload.get("error") or "")
+    detail = f"refused by the gateway: {refused}" if refused else error
+    return _status(bool(refused or error), detail, str(payload.get("status") or ""))
+
+
 # --- Findings: Data Security (2006) and Detection (2004) -------------------------------
 
 
@@ -517,9 +643,10 @@ _MAPPERS: dict[str, Callable[[Entry], Event]] = {
     "connection.refused": _connection_refused,
     "statement": _statement,
     "cancel.request": _cancel_request,
-    "http.request": _api_activity,
-    "llm.call": _api_activity,
+    "http.request": _http_request_event,
+    "llm.call": _llm_call,
     "tool.call": _api_activity,
+    "exec.call": _api_activity,
     "masking.applied": _masking_applied,
     "masking.failed": _masking_failed,
     "guardrail.denied": _detection,

@@ -47,16 +47,23 @@ CLASS_REQUIRED: dict[int, set[str]] = {
     3001: {"user"},  # account_change
     3002: {"user"},  # authentication
     3004: {"entity"},  # entity_management
+    4002: set(),  # http_activity: the constraints below (both endpoints are always filled)
     6003: {"actor", "api", "src_endpoint"},  # api_activity
     6005: {"actor", "src_endpoint"},  # datastore_activity
 }
 CLASS_AT_LEAST_ONE: dict[int, set[str]] = {
+    4002: {"http_request", "http_response"},
     3002: {"service", "dst_endpoint"},
     6005: {"database", "databucket", "table"},
 }
 USER_AT_LEAST_ONE = {"account", "name", "uid"}
 # Required attributes of the objects the mapping fills in.
-OBJECT_REQUIRED = {"finding_info": {"uid", "title"}, "database": {"type_id"}, "api": {"operation"}}
+OBJECT_REQUIRED = {
+    "finding_info": {"uid", "title"},
+    "database": {"type_id"},
+    "api": {"operation"},
+    "http_response": {"code"},
+}
 ACTOR_AT_LEAST_ONE = {"process", "user", "invoked_by", "session", "app_name", "app_uid"}
 
 
@@ -196,8 +203,8 @@ def test_a_minted_token_names_the_identity_it_was_minted_for() -> None:
     assert "app_name" not in event["actor"]  # alice minted it herself: no one in between
 
 
-@pytest.mark.parametrize("action", ["llm.call", "tool.call", "http.request"])
-def test_model_tool_and_http_calls_are_api_activity(action: str) -> None:
+@pytest.mark.parametrize("action", ["llm.call", "tool.call"])
+def test_model_and_tool_calls_are_api_activity(action: str) -> None:
     call = entry(
         action,
         agent="edge-2",
@@ -212,6 +219,132 @@ def test_model_tool_and_http_calls_are_api_activity(action: str) -> None:
     assert event["class_uid"] == 6003
     assert event["api"]["operation"] == "gpt-x"
     assert event["http_request"]["http_method"] == "POST"
+
+
+def _exchange(action: str, **payload: Any) -> dict[str, Any]:
+    """An HTTP exchange agent-smith made for alice through edge-2 (as the audit addon logs
+    it: method, upstream path, status, sizes, duration, refusal, correlation id)."""
+    document = {
+        "method": "GET",
+        "path": "/repos/acme/app/issues?state=open",
+        "status": 200,
+        "request_bytes": 120,
+        "response_bytes": 4096,
+        "duration_ms": 12.7,
+        "refused_by": "",
+        "error": "",
+        "correlation_id": "run-7",
+        **payload,
+    }
+    protocol = "llm" if action == "llm.call" else "http"
+    return entry(
+        action,
+        agent="edge-2",
+        actor=AGENT_SMITH,
+        on_behalf_of=ALICE,
+        resource="github" if protocol == "http" else "openai",
+        protocol=protocol,
+        session="s-3",
+        payload=document,
+    )
+
+
+def test_an_http_request_is_http_activity_with_method_path_status_and_sizes() -> None:
+    event = ocsf_event(_exchange("http.request"))
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["activity_id"], event["activity_name"]) == (4002, 3, "Get")
+    assert event["http_request"] == {
+        "http_method": "GET",
+        "url": {"path": "/repos/acme/app/issues", "query_string": "state=open"},
+        "uid": "run-7",
+    }
+    assert (event["http_response"], event["http_status"]) == ({"code": 200}, 200)
+    assert event["traffic"] == {"bytes_out": 120, "bytes_in": 4096, "bytes": 4216}
+    assert event["duration"] == 12
+    assert event["dst_endpoint"]["name"] == "github"
+    assert event["src_endpoint"] == {"uid": "s-3", "name": "client"}
+    assert event["proxy"]["name"] == "edge-2"
+    assert event["status_id"] == 1
+    assert (event["actor"]["user"]["name"], event["actor"]["app_name"]) == ("alice", "agent-smith")
+
+
+@pytest.mark.parametrize(("method", "activity"), [("POST", 6), ("patch", 9), ("PROPFIND", 99)])
+def test_the_request_method_says_which_http_activity(method: str, activity: int) -> None:
+    event = ocsf_event(_exchange("http.request", method=method))
+
+    assert_conforms(event)
+    assert event["activity_id"] == activity
+
+
+def test_a_request_the_gateway_refused_is_a_failure_naming_the_check() -> None:
+    event = ocsf_event(_exchange("http.request", method="DELETE", status=403, refused_by="route"))
+
+    assert_conforms(event)
+    assert (event["status_id"], event["severity_id"]) == (2, 3)
+    assert event["status_detail"] == "refused by the gateway: route"
+    assert event["status_code"] == "403"
+
+
+def test_an_upstream_error_answer_is_a_relayed_request_with_its_code() -> None:
+    event = ocsf_event(_exchange("http.request", status=404))
+
+    assert (event["status_id"], event["http_status"]) == (1, 404)
+
+
+def test_a_request_answered_before_any_upstream_response_still_conforms() -> None:
+    event = ocsf_event(
+        _exchange("http.request", status=0, response_bytes="?", error="upstream unreachable")
+    )
+
+    assert_conforms(event)
+    assert "http_response" not in event
+    assert event["traffic"]["bytes_in"] == 0
+    assert event["status_detail"] == "upstream unreachable"
+
+
+def test_a_model_call_is_api_activity_with_the_model_and_its_token_usage() -> None:
+    call = _exchange(
+        "llm.call",
+        method="POST",
+        path="/v1/chat/completions",
+        api="openai.chat",
+        model="gpt-4o-mini",
+        stream=True,
+        prompt="mail [EMAIL_ADDRESS_1]",
+        completion="done",
+        input_tokens=31,
+        output_tokens=9,
+        finish_reason="stop",
+    )
+    event = ocsf_event(call)
+
+    assert_conforms(event)
+    assert (event["class_uid"], event["api"]["operation"]) == (6003, "gpt-4o-mini")
+    assert event["api"]["service"] == {"name": "openai"}
+    assert event["api"]["response"] == {"code": 200}
+    assert event["api"]["request"] == {"uid": "run-7"}
+    assert event["http_request"]["url"] == {"path": "/v1/chat/completions"}
+    assert event["unmapped"]["llm_usage"] == {
+        "model": "gpt-4o-mini",
+        "api": "openai.chat",
+        "input_tokens": 31,
+        "output_tokens": 9,
+        "total_tokens": 40,
+        "finish_reason": "stop",
+    }
+    # The texts stay as the agent logged them (already redacted), in the payload only.
+    assert event["unmapped"]["payload"]["prompt"] == "mail [EMAIL_ADDRESS_1]"
+
+
+def test_a_model_call_without_usage_reports_none_rather_than_zero_tokens() -> None:
+    event = ocsf_event(
+        _exchange("llm.call", model="m", finish_reason="incomplete", refused_by="stream_cut")
+    )
+
+    assert_conforms(event)
+    assert event["unmapped"]["llm_usage"]["total_tokens"] is None
+    assert event["status_detail"] == "refused by the gateway: stream_cut"
 
 
 def test_masking_is_a_data_security_finding() -> None:
