@@ -34,6 +34,8 @@ from controlplane.access.services import (
     grant_revoke,
 )
 from controlplane.identities.tokens import gateway_token_mint
+from controlplane.resources.models import Resource
+from controlplane.web.config import agent_public_http_address_from_env, url_host
 from controlplane.web.forms import AccessRequestForm, DecisionForm, TokenForm
 from controlplane.web.pages import is_htmx, page
 from controlplane.web.roles import console_roles
@@ -200,20 +202,32 @@ def my_access_grants(request: HttpRequest) -> HttpResponse:
 @login_required
 def gateway_token(request: HttpRequest) -> HttpResponse:
     """Mint a short-lived gateway token for the signed-in person and show it once, with a
-    psql line for one of their granted resources. The token is in this response only: never
-    in a message, the session or a log."""
+    psql line (or, for an http or llm resource, a curl line) for one of their granted
+    resources. The token is in this response only: never in a message, the session or a
+    log."""
     form = TokenForm(request.POST)
-    names = {grant.resource.name for grant in grants_active_of(user=request.user)}
-    if not form.is_valid() or form.cleaned_data["resource"] not in names:
+    granted = {grant.resource.name: grant.resource for grant in grants_active_of(user=request.user)}
+    if not form.is_valid() or form.cleaned_data["resource"] not in granted:
         return _token_response(request, error="choose a resource you have access to", status=400)
+    resource = granted[form.cleaned_data["resource"]]
     minted = gateway_token_mint(actor=request.user, identity=request.user)
+    issued = {"expires_at": minted.expires_at, **_connect_line(request, resource, minted.token)}
+    return _token_response(request, issued=issued)
+
+
+def _connect_line(request: HttpRequest, resource: Resource, token: str) -> dict[str, str]:
+    if resource.speaks_http:
+        # Not in settings.py yet: read here so an unset variable still gives the default.
+        address = getattr(settings, "GATEHOUSE_AGENT_PUBLIC_HTTP_ADDRESS", None)
+        base_url = f"https://{url_host(address or agent_public_http_address_from_env())}/"
+        base_url += f"{resource.name}/"
+        return {"base_url": base_url, "bearer": token}
     address = settings.GATEHOUSE_AGENT_PUBLIC_ADDRESS
     conninfo = (
-        f"host={address.host} port={address.port} dbname={form.cleaned_data['resource']} "
-        f"user={request.user.get_username()} sslmode=require password={minted.token}"
+        f"host={address.host} port={address.port} dbname={resource.name} "
+        f"user={request.user.get_username()} sslmode=require password={token}"
     )
-    issued = {"conninfo": conninfo, "expires_at": minted.expires_at}
-    return _token_response(request, issued=issued)
+    return {"conninfo": conninfo}
 
 
 def _token_response(request: HttpRequest, *, status: int = 200, **token: Any) -> HttpResponse:
