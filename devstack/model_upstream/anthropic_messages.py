@@ -94,7 +94,8 @@ def _answer(body: dict[str, Any]) -> Answer:
     texts = [behaviour.text_of(m.get("content"), part_types=TEXT_PARTS) for m in messages]
     users = [text for m, text in zip(messages, texts, strict=True) if m.get("role") == "user"]
     system = behaviour.text_of(body.get("system"), part_types=TEXT_PARTS)
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    offered = body.get("tools")
+    tools = offered if isinstance(offered, list) else []
     names = [
         str(t["name"])
         for t in tools

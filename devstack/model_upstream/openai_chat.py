@@ -36,7 +36,8 @@ async def chat_completions(request: Request) -> Response:
     await wait_before_answering(trigger)
     answer = _answer(body)
     if body.get("stream"):
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         return event_stream(_chunks(body, answer, include_usage=include_usage), trigger)
     return json_response(_completion(body, answer))
 

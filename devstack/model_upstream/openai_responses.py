@@ -50,7 +50,8 @@ def _answer(body: dict[str, Any]) -> Answer:
     users = [text for m, text in zip(messages, texts, strict=True) if m.get("role") == "user"]
     instructions = body.get("instructions")
     prompt = [instructions] if isinstance(instructions, str) else []
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    offered = body.get("tools")
+    tools = offered if isinstance(offered, list) else []
     names = [str(t["name"]) for t in tools if isinstance(t, dict) and t.get("type") == "function"]
     return behaviour.answer(
         last_user_text=users[-1] if users else "",
