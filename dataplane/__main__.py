@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_address,
         default=_address(_env("GATEHOUSE_POSTGRES_LISTEN", "127.0.0.1:6432") or ""),
     )
+    p.add_argument(
+        "--http-listen",
+        type=_address,
+        default=_address(http) if (http := _env("GATEHOUSE_HTTP_LISTEN")) else None,
+        help="HOST:PORT for http and llm resources (no HTTP listener when absent)",
+    )
     p.add_argument("--tls-cert", default=_env("GATEHOUSE_AGENT_TLS_CERT"))
     p.add_argument("--tls-key", default=_env("GATEHOUSE_AGENT_TLS_KEY"))
     p.add_argument(
@@ -79,11 +85,14 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     host, port = args.postgres_listen
+    listens = [Listen("postgres", host, port)]
+    if args.http_listen is not None:
+        listens.append(Listen("http", *args.http_listen))
     settings = AgentSettings(
         control_plane_url=args.control_plane,
         agent_token=_agent_token(args),
         state_dir=args.state_dir,
-        listens=(Listen("postgres", host, port),),
+        listens=tuple(listens),
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         allow_plaintext=args.allow_plaintext,

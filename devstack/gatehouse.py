@@ -201,12 +201,15 @@ class Agent:
         control_plane_url: str,
         token: str,
         postgres_port: int | None = None,
+        http_port: int | None = None,
         allow_plaintext: bool = False,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.dir = base_dir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.postgres_port = postgres_port or free_port()
+        # The HTTP listener (http and llm resources) only when a port is given.
+        self.http_port = http_port
         self.control_plane_url = control_plane_url
         self.token_file = self.dir / "agent.token"
         self.token_file.write_text(token)
@@ -233,6 +236,8 @@ class Agent:
             "--postgres-listen",
             f"127.0.0.1:{self.postgres_port}",
         ]
+        if self.http_port is not None:
+            argv += ["--http-listen", f"127.0.0.1:{self.http_port}"]
         if self.allow_plaintext:
             argv.append("--allow-plaintext")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env}
@@ -242,12 +247,14 @@ class Agent:
         return self
 
     def wait_ready(self, timeout_s: float = 60) -> None:
-        """The agent opens its listener only after its first config snapshot."""
+        """The agent opens its listeners only after its first config snapshot."""
         assert self.process is not None
         deadline = time.monotonic() + timeout_s
+        ports = [self.postgres_port] + ([self.http_port] if self.http_port is not None else [])
         while True:
             try:
-                wait_for_port(self.postgres_port, timeout_s=0.2)
+                for port in ports:
+                    wait_for_port(port, timeout_s=0.2)
                 return
             except TimeoutError:
                 if not self.process.alive() or time.monotonic() > deadline:

@@ -19,7 +19,15 @@ from collections.abc import Callable
 from typing import Any
 
 from dataplane.contract import Action
-from dataplane.core.addons import Addon, Credential, GuardrailEvent, Refusal, Statement
+from dataplane.core.addons import (
+    Addon,
+    Credential,
+    GuardrailEvent,
+    HttpExchange,
+    LlmCall,
+    Refusal,
+    Statement,
+)
 from dataplane.core.consumed_grants import GrantUse
 from dataplane.core.session import Session
 from dataplane.link.spool import Spool
@@ -27,6 +35,9 @@ from dataplane.masking.values import MaskingTally
 
 # Statement texts longer than this are cut in the event; the digest still pins the full text.
 STATEMENT_TEXT_LIMIT = 16 * 1024
+# An HTTP exchange's body excerpts, and a model call's prompt and completion, are cut here.
+EXCERPT_LIMIT = 2 * 1024
+LLM_TEXT_LIMIT = 16 * 1024
 
 
 class AuditAddon(Addon):
@@ -161,6 +172,48 @@ class AuditAddon(Addon):
                 outcome=event.outcome, decided_by=event.decided_by, decided_at=event.decided_at
             )
         self._record(session, Action(event.action), payload)
+
+    def exchange_finished(self, session: Session, exchange: HttpExchange) -> None:
+        """One HTTP request on an http resource (``http.request``) or one model call on
+        an llm resource (``llm.call``): path, bodies, prompt and completion redacted."""
+        payload: dict[str, Any] = {
+            "method": exchange.method,
+            "path": self._redact(exchange.path),
+            "status": exchange.status,
+            "request_bytes": exchange.request_bytes,
+            "response_bytes": exchange.response_bytes,
+            "duration_ms": round(exchange.duration_s * 1000, 3),
+            "refused_by": exchange.refused_by,
+            "error": self._redact(exchange.error) if exchange.error else "",
+        }
+        if exchange.llm is None:
+            payload["request_excerpt"] = self._redact(exchange.request_excerpt[:EXCERPT_LIMIT])
+            payload["response_excerpt"] = self._redact(exchange.response_excerpt[:EXCERPT_LIMIT])
+            self._record(session, Action.HTTP_REQUEST, payload)
+            return
+        payload.update(self._llm_payload(exchange.llm))
+        self._record(session, Action.LLM_CALL, payload)
+
+    def _llm_payload(self, call: LlmCall) -> dict[str, Any]:
+        first_chunk = call.time_to_first_chunk_s
+        return {
+            "api": call.api,
+            "model": call.model,
+            "stream": call.stream,
+            "prompt": self._redact(call.prompt[:LLM_TEXT_LIMIT]),
+            "completion": self._redact(call.completion[:LLM_TEXT_LIMIT]),
+            "tool_calls": [
+                {"name": tool.name, "arguments": self._redact(tool.arguments[:LLM_TEXT_LIMIT])}
+                for tool in call.tool_calls
+            ],
+            "input_tokens": call.input_tokens,
+            "output_tokens": call.output_tokens,
+            "finish_reason": call.finish_reason,
+            "time_to_first_chunk_ms": (
+                round(first_chunk * 1000, 3) if first_chunk is not None else None
+            ),
+            "prompt_masked": call.prompt_masked,
+        }
 
     def cancel_requested(self, session: Session) -> None:
         self._record(session, Action.CANCEL_REQUEST, {"client_address": session.client_address})

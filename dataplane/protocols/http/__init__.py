@@ -1,0 +1,1 @@
+"""The HTTP plug-in: every resource whose protocol is "http" or "llm", on one listener."""
