@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "controlplane.guardrails",
     "controlplane.audit",
     "controlplane.federation",
+    "controlplane.execution",
     "controlplane.web",
 ]
 
@@ -209,6 +210,8 @@ GATEHOUSE_AGENT_PUBLIC_ADDRESS = agent_public_address_from_env()
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "controlplane.identities.authentication.ApiKeyAuthentication",
+        # Before the OIDC bearer class: it takes only bearer tokens whose issuer is ours.
+        "controlplane.identities.authentication.GatewayTokenAuthentication",
         "controlplane.identities.bearer_oidc.OidcBearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -27,6 +27,7 @@ from controlplane.audit.services import audit_events_ingest
 from controlplane.guardrails.holds import statement_hold_receive, statement_hold_withdraw
 from controlplane.guardrails.selectors import hold_decisions_for
 from dataplane.contract import ContractError, Envelope, decode_envelope, encode_envelope
+from dataplane.contract.exec_call import ExecResult
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         # Holds this agent waits on: the revision poll also looks for their decisions.
         self.holds_awaited: set[str] = set()
         self.snapshot_lock = asyncio.Lock()
+        # Exec calls sent to this agent: call id -> the reply channel waiting for the result.
+        self.exec_replies: dict[str, str] = {}
         await self.accept()
         # Join the groups before the first snapshot, so no change can fall in between.
         for group in (agent_group(self.agent.pk), ALL_AGENTS_GROUP):
@@ -122,6 +125,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             )
         elif envelope.type == "hold":
             await self.hold_received(inbound.hold_from(envelope.body))
+        elif envelope.type == "exec_result":
+            await self.exec_result_received(ExecResult.from_dict(envelope.body))
         elif envelope.type == "hold_withdrawn":
             withdrawn = inbound.hold_withdrawn_from(envelope.body)
             self.holds_awaited.discard(str(withdrawn.id))
@@ -157,6 +162,28 @@ class AgentConsumer(AsyncWebsocketConsumer):
         for decision in decisions:
             self.holds_awaited.discard(decision["id"])
             await self.send_envelope("hold_decision", **decision)
+
+    async def exec_call(self, message: dict[str, Any]) -> None:
+        """Channel-layer message: run one exec call on this agent (controlplane.execution).
+        The snapshot goes first, so a grant made for this very call is at the agent before
+        the call is; then the caller hears that an agent has it."""
+        call_id, reply = str(message["exec"]["id"]), str(message["reply"])
+        self.exec_replies[call_id] = reply
+        # Forget the reply address once the caller has stopped waiting.
+        asyncio.get_running_loop().call_later(
+            float(message["wait_s"]), self.exec_replies.pop, call_id, None
+        )
+        await self.push_snapshot()
+        await self.send_envelope("exec", **message["exec"])
+        await self.channel_layer.send(reply, {"type": "exec.accepted", "id": call_id})
+
+    async def exec_result_received(self, result: ExecResult) -> None:
+        """The agent's answer to an exec call: to whoever waits for it (no one, if late)."""
+        reply = self.exec_replies.pop(result.id, None)
+        if reply is None:
+            logger.info("agent %s: exec result %s nobody waits for", self.agent, result.id)
+            return
+        await self.channel_layer.send(reply, {"type": "exec.result", "result": result.to_dict()})
 
     async def config_changed(self, message: dict[str, Any]) -> None:
         """Channel-layer message: something in this agent's snapshot may have changed."""

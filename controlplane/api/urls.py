@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("controlplane.audit.urls")),
     path("", include("controlplane.audit.export.urls")),
     path("", include("controlplane.federation.urls")),
+    path("", include("controlplane.execution.urls")),
 ]

@@ -22,6 +22,9 @@ class ControlPlaneAction(StrEnum):
     AGENT_DISCONNECTED = "agent.disconnected"
     GRANT_CREATED = "grant.created"
     GRANT_REVOKED = "grant.revoked"
+    # One call of the exec API (the agent records the statement itself; this names the
+    # caller, grant and outcome, with the statement's SHA-256 only).
+    EXEC_CALL = "exec.call"
     # The log's own records: what the control plane noticed about its completeness and keys.
     AGENT_SEQ_GAP = "audit.agent_seq_gap"
     LOG_KEY_CREATED = "log_key.created"
