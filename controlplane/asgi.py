@@ -1,4 +1,5 @@
-"""The ASGI application: Django for HTTP, the agent link for websockets.
+"""The ASGI application: Django for HTTP, the MCP server at /mcp, the agent link for
+websockets.
 
 Serve with ``uvicorn controlplane.asgi:application``.
 """
@@ -15,12 +16,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
 django_http = get_asgi_application()
 
 from controlplane.agents.routing import websocket_urlpatterns  # noqa: E402
+from controlplane.mcp_server.app import mcp_endpoint, with_mcp  # noqa: E402
 
 # No origin check on the websocket: agents are not browsers, send no Origin header, and
 # authenticate with a bearer token rather than cookies, so cross-site hijacking does not apply.
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_http) if settings.DEBUG else django_http,
+        "http": with_mcp(ASGIStaticFilesHandler(django_http) if settings.DEBUG else django_http),
         "websocket": URLRouter(websocket_urlpatterns),
+        # The MCP server's session manager runs for the server's lifetime (or from the first
+        # /mcp request where the server sends no lifespan events).
+        "lifespan": mcp_endpoint.lifespan,
     }
 )

@@ -84,7 +84,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "controlplane.jobs.tasks.statement_holds_expire",
         "schedule": 5.0,
     },
+    "tool-call-holds-expire": {
+        "task": "controlplane.jobs.tasks.tool_call_holds_expire",
+        "schedule": 5.0,
+    },
 }
+
+# The MCP server (/mcp): sessions live in this process unless stateless (several replicas
+# behind one address without sticky sessions); see controlplane/mcp_server/transport.py.
+GATEHOUSE_MCP_STATELESS = env_bool("GATEHOUSE_MCP_STATELESS", False)
 
 # How often an agent's websocket checks the config revision for changes made elsewhere.
 GATEHOUSE_CONFIG_POLL_SECONDS = 0.5
@@ -108,6 +116,7 @@ INSTALLED_APPS = [
     "controlplane.audit",
     "controlplane.federation",
     "controlplane.execution",
+    "controlplane.mcp_server",
     "controlplane.web",
 ]
 

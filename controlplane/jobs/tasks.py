@@ -14,6 +14,7 @@ from controlplane.audit.models import Checkpoint
 from controlplane.audit.witnesses import witnesses_submit
 from controlplane.guardrails.holds import statement_holds_expire
 from controlplane.jobs.app import app
+from controlplane.mcp_server.holds import tool_call_holds_expire
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,14 @@ def statement_holds_expire_task() -> int:
     5 s; idempotent). The agent's own timer also ends the wait; this keeps the console and
     the audit log true. Returns how many it expired."""
     return statement_holds_expire()
+
+
+@app.task(name="controlplane.jobs.tasks.tool_call_holds_expire")
+def tool_call_holds_expire_task() -> int:
+    """Expire held MCP tool calls nobody decided in time (beat: every 5 s; idempotent). The
+    waiting call expires its own hold at its deadline; this catches calls whose process
+    went away. Returns how many it expired."""
+    return tool_call_holds_expire()
 
 
 @app.task(name="controlplane.jobs.tasks.log_checkpoint")
