@@ -94,6 +94,7 @@ class HttpServerLayer:
 
     def __init__(self, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_bytes)
+        self._max_header_bytes = max_header_bytes
         self._body_limit: int | None = None
         self._body_seen = 0
 
@@ -109,6 +110,9 @@ class HttpServerLayer:
         except h11.RemoteProtocolError as exc:
             return Malformed(exc.error_status_hint, str(exc) or "malformed HTTP request")
         if isinstance(event, h11.Request):
+            # h11 only limits a head that arrives in pieces; one read can bring it whole.
+            if _head_size(event) > self._max_header_bytes:
+                return Malformed(431, "request headers too large")
             return _head(event)
         if isinstance(event, h11.Data):
             return self._counted(bytes(event.data))
@@ -219,6 +223,12 @@ def _head(request: h11.Request) -> RequestHead | Malformed:
         http_version=request.http_version.decode("ascii"),
         content_length=int(length) if length is not None else None,
     )
+
+
+def _head_size(request: h11.Request) -> int:
+    """The head's size on the wire, near enough (request line, headers, line ends)."""
+    size = len(request.method) + len(request.target) + 12
+    return size + sum(len(name) + len(value) + 4 for name, value in request.headers)
 
 
 def _reason(status: int) -> bytes:

@@ -24,6 +24,10 @@ from dataplane.protocols.http.credentials import (
 )
 
 log = logging.getLogger("gatehouse.http")
+# httpx logs every request's full URL at INFO: a query string may carry personal data or a
+# key, and the audit trail (redacted) is where requests are recorded.
+for _chatty in ("httpx", "httpcore", "hpack", "h2"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 Body = bytes | AsyncIterator[bytes]
 

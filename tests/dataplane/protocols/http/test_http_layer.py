@@ -118,6 +118,13 @@ def test_headers_larger_than_the_limit_are_malformed_with_status_431() -> None:
     assert isinstance(event, Malformed) and event.status == 431
 
 
+def test_headers_over_the_limit_that_arrive_at_once_are_malformed_with_status_431() -> None:
+    layer = HttpServerLayer(max_header_bytes=1024)
+    layer.receive(b"GET /r/x HTTP/1.1\r\nHost: g\r\nX-Big: " + b"a" * 2000 + b"\r\n\r\n")
+    (event,) = events_of(layer)
+    assert isinstance(event, Malformed) and event.status == 431
+
+
 def test_a_malformed_request_can_still_be_answered_then_the_connection_closes() -> None:
     layer = HttpServerLayer()
     layer.receive(b"\x00\x01garbage\r\n\r\n")
