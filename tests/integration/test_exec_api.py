@@ -1,0 +1,224 @@
+"""The exec API end to end: a real PostgreSQL cluster, the control plane under uvicorn, an
+agent. An AI service account that holds only a gateway token runs SQL through
+``POST /api/v1/resources/{name}/exec``; the agent runs each call as a native session, so
+masking, guardrails, single-use grants and the audit trail apply as they do to psql.
+
+- execdb: exec-bot is auto-approved for one call at a time; results are masked for service
+  accounts and DROP is refused by a guardrail.
+- pendingdb: exec-bot may ask, and an approver (bob) must decide.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.postgres import PostgresCluster
+from tests.integration.conftest import Gateway, _start_stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+BOT = "exec-bot"
+CUSTOMERS = [
+    ("Ada Byron", "ada.byron@example.com"),
+    ("Alan Turing", "alan@bletchley.example.org"),
+]
+
+
+def _resource(gateway: Gateway, name: str) -> None:
+    pg = gateway.pg
+    gateway.cp.api(
+        "POST",
+        "/api/v1/resources",
+        {"name": name, "protocol": "postgres", "agent": "edge-1", "host": pg.host,
+         "port": pg.port, "database": "postgres", "upstream_user": pg.scram.user,
+         "upstream_password": pg.scram.password, "upstream_tls": "prefer"},
+    )  # fmt: skip
+
+
+def _policies(gateway: Gateway, root: Path) -> None:
+    gateway.cp.api(
+        "PUT",
+        "/api/v1/resources/execdb/policy",
+        {"requester_service_accounts": [BOT], "max_duration_seconds": 600,
+         "auto_approvals": [{"service_account": BOT, "max_duration_seconds": 300,
+                             "scope": "call"}]},
+    )  # fmt: skip
+    gateway.cp.api(
+        "PUT",
+        "/api/v1/resources/pendingdb/policy",
+        {"requester_service_accounts": [BOT], "max_duration_seconds": 600},
+    )
+    gateway.cp.manage(
+        "set_masking_policy", "exec-ai", "--resource", "execdb",
+        "--applies-to", "service_accounts", "--default", "redact",
+    )  # fmt: skip
+    gateway.cp.manage(
+        "set_guardrail_policy", "exec-no-drop", "--deny-classes", "drop",
+        "--resource", "execdb", "--applies-to", "service_accounts",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    pg.admin_psql(
+        "drop table if exists exec_customers;"
+        "create table exec_customers (id serial primary key, name text, email text);"
+        f"grant select on exec_customers to {pg.scram.user};"
+    )
+    for name, email in CUSTOMERS:
+        pg.admin_psql(f"insert into exec_customers (name, email) values ('{name}', '{email}')")
+    root = tmp_path_factory.mktemp("exec")
+    gateway = _start_stack(pg, root)
+    gateway.api_keys[BOT] = gateway.cp.api("POST", "/api/v1/service-accounts", {"name": BOT})[
+        "api_key"
+    ]
+    bob_key = root / "bob.key"
+    gateway.cp.manage("create_admin", "bob", "--api-key-out", str(bob_key))
+    gateway.api_keys["bob"] = bob_key.read_text().strip()
+    for name in ("execdb", "pendingdb"):
+        _resource(gateway, name)
+    _policies(gateway, root)
+    try:
+        yield gateway
+    finally:
+        gateway.agent.stop()
+        gateway.cp.stop()
+        pg.admin_psql("drop table if exists exec_customers")
+
+
+def exec_call(
+    gateway: Gateway, resource: str, body: dict[str, Any], *, token: str, correlation_id: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """POST the exec API with only a gateway token; (status, JSON body)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if correlation_id:
+        headers["X-Correlation-Id"] = correlation_id
+    request = urllib.request.Request(
+        f"{gateway.cp.url}/api/v1/resources/{resource}/exec",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers=headers,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def _until_guarded(gateway: Gateway, token: str) -> None:
+    """Policies reach the agent asynchronously: probe with a DROP of a table that does not
+    exist (refused by the guardrail once it applies; 'does not exist' before)."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, _ = exec_call(gateway, "execdb", {"sql": "drop table no_such"}, token=token)
+        if status == 403:
+            return
+        assert time.monotonic() < deadline, "the guardrail never reached the agent"
+        time.sleep(0.2)
+
+
+def test_an_ai_with_only_a_gateway_token_reads_masked_rows_on_a_grant_per_call(
+    stack: Gateway,
+) -> None:
+    token = stack.token(BOT)
+    _until_guarded(stack, token)
+    body = {"sql": "select id, name, email from exec_customers order by id"}
+
+    status, answer = exec_call(stack, "execdb", body, token=token, correlation_id="run-select")
+    again, _ = exec_call(stack, "execdb", body, token=token, correlation_id="run-select")
+
+    assert (status, again) == (200, 200), answer
+    result = answer["result"]
+    assert [c["name"] for c in result["columns"]] == ["id", "name", "email"]
+    assert result["columns"][0]["type"] == "int4"
+    assert result["row_count"] == 2 and result["truncated"] is False
+    assert [row[0] for row in result["rows"]] == [1, 2]
+    text = json.dumps(answer)
+    assert not any(email in text for _, email in CUSTOMERS), text
+    assert "[EMAIL_ADDRESS]" in text
+    calls = stack.wait_for_events(
+        lambda events: len([e for e in events if e["payload"].get("outcome") == "done"]) >= 2,
+        action="exec.call",
+    )
+    done = [e for e in calls if e["payload"]["correlation_id"] == "run-select"]
+    assert [e["payload"]["per_call_grant"] for e in done] == [True, True]
+    assert done[0]["payload"]["grant"] != done[1]["payload"]["grant"]  # a new grant each
+    assert "exec_customers" not in json.dumps(done[0]["payload"])  # the digest only
+
+
+def test_the_agents_statement_events_carry_the_correlation_id(stack: Gateway) -> None:
+    token = stack.token(BOT)
+    _until_guarded(stack, token)
+    sql = "select count(*) from exec_customers"
+
+    status, answer = exec_call(stack, "execdb", {"sql": sql}, token=token, correlation_id="run-7")
+
+    assert status == 200 and answer["result"]["rows"] == [[2]], answer
+    events = stack.wait_for_events(
+        lambda events: any(e["payload"].get("statement") == sql for e in events),
+        action="statement",
+    )
+    (statement,) = [e for e in events if e["payload"].get("statement") == sql]
+    assert statement["payload"]["correlation_id"] == "run-7"
+    assert statement["actor_name"] == BOT
+    session = stack.wait_for_events(
+        lambda events: any(e["session"] == statement["session"] for e in events),
+        action="session.start",
+    )
+    assert any(e["payload"].get("correlation_id") == "run-7" for e in session)
+
+
+def test_a_guardrail_refuses_drop_with_403_naming_the_rule(stack: Gateway) -> None:
+    token = stack.token(BOT)
+    _until_guarded(stack, token)
+
+    status, answer = exec_call(stack, "execdb", {"sql": "drop table exec_customers"}, token=token)
+
+    assert status == 403, answer
+    assert answer["error"]["code"] == "guardrail_denied"
+    assert answer["error"]["rule"]
+    assert answer["error"]["sqlstate"] == "42501"
+
+
+def test_a_sql_error_answers_422_with_its_sqlstate(stack: Gateway) -> None:
+    token = stack.token(BOT)
+
+    status, answer = exec_call(stack, "execdb", {"sql": "select * from nowhere"}, token=token)
+
+    assert status == 422, answer
+    assert answer["status"] == "error"
+    assert answer["error"]["sqlstate"] == "42P01"
+
+
+def test_without_an_auto_approval_the_call_waits_for_bob_then_succeeds(stack: Gateway) -> None:
+    token = stack.token(BOT)
+    body = {"sql": "select 40 + 2 as answer", "reason": "the weekly numbers"}
+
+    status, pending = exec_call(stack, "pendingdb", body, token=token)
+
+    assert status == 202, pending
+    assert pending["status"] == "pending"
+    stack.cp.api(
+        "POST",
+        f"/api/v1/access-requests/{pending['access_request']}/approve",
+        {"comment": "fine"},
+        api_key=stack.api_keys["bob"],
+    )
+    status, answer = exec_call(stack, "pendingdb", body, token=token)
+    assert status == 200, answer
+    assert answer["result"]["rows"] == [[42]]
+    (call,) = [
+        e
+        for e in stack.events(action="exec.call", resource="pendingdb")
+        if e["payload"]["outcome"] == "done"
+    ]
+    assert call["payload"]["per_call_grant"] is False
