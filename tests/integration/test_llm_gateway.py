@@ -332,6 +332,20 @@ def test_reversible_mode_restores_anthropic_streams_too(stack: LlmStack) -> None
     assert EMAIL not in json.dumps(event)
 
 
+def test_reversible_mode_restores_responses_api_streams(stack: LlmStack) -> None:
+    prompt = f"{PII_PROMPT} marker-responses"
+    stream = stack.gpt("gpt-reversible").responses.create(
+        model="gpt-4.1", input=prompt, stream=True
+    )
+    text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+    assert text == f"Echo: {prompt}"
+    (event,) = stack.llm_calls("gpt-reversible", "marker-responses")
+    assert event["payload"]["api"] == "openai.responses"
+    assert event["payload"]["finish_reason"] == "completed"
+    assert event["payload"]["output_tokens"] > 0
+    assert EMAIL not in json.dumps(event)
+
+
 # Budgets, rate limits, on behalf of
 
 
