@@ -8,6 +8,7 @@ own credential.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -113,6 +114,13 @@ def _resources(upstream: ModelUpstream) -> list[dict[str, Any]]:
                   upstream_password=upstream.oauth_client_secret),
         _resource(upstream, "openai", {"auth": "header", "llm_api": "openai",
                   "prompt_privacy": "mask"}, protocol="llm", upstream_password=upstream.api_key),
+        _resource(upstream, "revocable-llm", {"auth": "header", "llm_api": "openai"},
+                  protocol="llm", upstream_password=upstream.api_key),
+        _resource(upstream, "budget-llm", {"auth": "header", "llm_api": "openai",
+                  "budget_calls": 1}, protocol="llm", upstream_password=upstream.api_key),
+        _resource(upstream, "claude", {"auth": "header", "llm_api": "anthropic",
+                  "auth_header": "x-api-key", "auth_value_prefix": ""}, protocol="llm",
+                  upstream_password=upstream.api_key),
     ]  # fmt: skip
 
 
@@ -137,7 +145,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         agent = Agent(root / "agent", control_plane_url=cp.url, token=agent_token,
                       http_port=free_port())  # fmt: skip
         stack = Stack(cp=cp, agent=agent, upstream=upstream, api_keys=api_keys)
-        for name in ("echo-api", "readonly-api", "masked-api", "dead-api", "oauth-api", "openai"):
+        for name in ("echo-api", "readonly-api", "masked-api", "dead-api", "oauth-api", "openai",
+                     "budget-llm", "claude"):  # fmt: skip
             stack.grant(name)
         agent.start()
         yield stack
@@ -455,6 +464,63 @@ def test_a_streamed_chat_completion_passes_through_and_is_audited(stack: Stack, 
     assert call["payload"]["model"] == "gpt-4o-mini"
     assert call["payload"]["stream"] is True
     assert call["payload"]["completion"]
+
+
+def test_a_spent_call_budget_is_answered_429_in_the_providers_shape(
+    stack: Stack, token: str
+) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    with stack.client(token) as client:
+        first = client.post("/budget-llm/v1/chat/completions", json=body)
+        second = client.post("/budget-llm/v1/chat/completions", json=body)
+    assert first.status_code == 200, first.text
+    assert second.status_code == 429
+    assert second.json()["error"]["type"] == "insufficient_quota"
+    assert int(second.headers["retry-after"]) > 0
+
+
+def test_an_anthropic_caller_may_send_its_gateway_token_as_x_api_key(
+    stack: Stack, token: str
+) -> None:
+    stack.upstream.clear()
+    body = {"model": "claude-sonnet-4", "max_tokens": 50,
+            "messages": [{"role": "user", "content": "Hello Claude"}]}  # fmt: skip
+    with stack.client() as client:
+        headers = {"x-api-key": token, "anthropic-version": "2023-06-01"}
+        response = client.post("/claude/v1/messages", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["content"][0]["text"] == "Echo: Hello Claude"
+    (seen,) = [r for r in stack.upstream.received() if r["path"] == "/v1/messages"]
+    assert seen["headers"]["x-api-key"] == stack.upstream.api_key
+    assert token not in json.dumps(seen["headers"])
+
+
+def test_revocation_ends_a_streaming_response_where_it_is(stack: Stack) -> None:
+    grant = stack.grant("revocable-llm")
+    token = stack.token()
+    words = " ".join(f"word{n}" for n in range(60))  # about 80 chunks, 0.2 s apart
+    body = {"model": "gpt-slow-stream", "stream": True,
+            "messages": [{"role": "user", "content": words}]}  # fmt: skip
+    deadline = time.monotonic() + 15
+    with stack.client(token) as client:
+        while True:
+            with client.stream("POST", "/revocable-llm/v1/chat/completions", json=body) as response:
+                if response.status_code == 403:  # the grant is on its way to the agent
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
+                    continue
+                assert response.status_code == 200
+                chunks = response.iter_bytes()
+                received = next(chunks)
+                stack.cp.api("POST", f"/api/v1/grants/{grant}/revoke", {})
+                started = time.monotonic()
+                # The stream just ends (its last chunk, or a closed connection).
+                with contextlib.suppress(httpx.HTTPError):
+                    for chunk in chunks:
+                        received += chunk
+                break
+    assert time.monotonic() - started < 10
+    assert b"data: [DONE]" not in received
 
 
 # -- helpers -----------------------------------------------------------------------------------
