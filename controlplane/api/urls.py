@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("controlplane.policies.urls")),
     path("", include("controlplane.masking.urls")),
     path("", include("controlplane.guardrails.urls")),
+    path("", include("controlplane.mcp_server.urls")),
     path("", include("controlplane.audit.urls")),
     path("", include("controlplane.audit.export.urls")),
     path("", include("controlplane.federation.urls")),

@@ -7,9 +7,9 @@ Classes (requirements checked against the OCSF 1.3.0 schema, see the tests):
 | sign-ins/outs, token minting and exchange, agent logins, refused connections | Auth. 3002 |
 | database statements and cancel requests | Datastore Activity 6005 |
 | requests on http resources (``http.request``) | HTTP Activity 4002 |
-| model and tool calls (``llm.call``, ``tool.call``) | API Activity 6003 |
+| model and tool calls (``llm.call``, ``tool.call``, MCP ``mcp.tool_call``) | API Activity 6003 |
 | masking (``masking.applied``, ``masking.failed``) | Data Security Finding 2006 |
-| blocked/held commands (``guardrail.*``), missing agent events | Detection Finding 2004 |
+| blocked/held commands and tool calls, missing agent events | Detection Finding 2004 |
 | accounts and ephemeral database roles created or dropped | Account Change 3001 |
 | grants, access requests, resources, policies, keys, agents, issuers | Entity Management 3004 |
 | anything else | Base Event 0 (the schema's generic event: no guessed class) |
@@ -224,6 +224,12 @@ def _gateway_logon(entry: Entry) -> Event:
 
 def _gateway_logoff(entry: Entry) -> Event:
     return _authentication(entry, activity=LOGOFF, failed=False, protocol="gateway token")
+
+
+def _mcp_auth_refused(entry: Entry) -> Event:
+    # A request to the MCP server without an acceptable bearer token (gateway or IdP).
+    event = _authentication(entry, activity=LOGON, failed=True, protocol="bearer token")
+    return {**event, "src_endpoint": _src_endpoint(entry), "is_remote": True}
 
 
 def _connection_refused(entry: Entry) -> Event:
@@ -479,6 +485,8 @@ DETECTIONS = {
         "Held command resolved",
     ),
     "guardrail.row_limit": ((2, "Denied"), (2, "Blocked"), "Result cut at a guardrail row limit"),
+    # An MCP tool rule held a tool call for a person's decision.
+    "mcp.tool_call_held": ((OTHER, "Held"), (14, "Delayed"), "Tool call held for approval"),
     # The control plane noticed an agent's events missing: the log's completeness is at stake.
     "audit.agent_seq_gap": ((0, "Unknown"), (15, "Detected"), "Agent audit events missing"),
 }
@@ -561,6 +569,9 @@ ENTITY_TYPES = {
     "guardrail_policy": "Guardrail Policy",
     # The control plane's decisions on held statements (guardrail.hold_approved, ...).
     "guardrail": "Statement Hold",
+    # ... and on held MCP tool calls (mcp.hold_approved, ...).
+    "mcp": "Tool Call Hold",
+    "mcp_tool_rule": "MCP Tool Rule",
 }
 ENTITY_ACTIVITIES = {
     "created": (1, "Create"),
@@ -646,6 +657,9 @@ _MAPPERS: dict[str, Callable[[Entry], Event]] = {
     "http.request": _http_request_event,
     "llm.call": _llm_call,
     "tool.call": _api_activity,
+    "mcp.tool_call": _api_activity,
+    "mcp.tool_call_held": _detection,
+    "mcp.auth_refused": _mcp_auth_refused,
     "exec.call": _api_activity,
     "masking.applied": _masking_applied,
     "masking.failed": _masking_failed,

@@ -25,6 +25,7 @@ from controlplane.guardrails.actions import GuardrailAction
 from controlplane.identities.actions import IdentityAction
 from controlplane.identities.signin import SignInAction
 from controlplane.masking.actions import MaskingAction
+from controlplane.mcp_server.actions import McpAction
 from controlplane.policies.actions import PolicyAction
 from dataplane.contract import Action
 from tests.controlplane.audit.export.entries import AGENT_SMITH, ALICE, ANONYMOUS, entry, statement
@@ -418,6 +419,7 @@ def _every_known_action() -> list[str]:
         PolicyAction,
         MaskingAction,
         GuardrailAction,
+        McpAction,
         Action,
     )
     return sorted({str(member) for enum in enums for member in enum})
