@@ -188,7 +188,7 @@ class Exchange:
                 await self._relay_raw(response)
         finally:
             await response.aclose()
-        self._spend_budget()
+            self._spend_budget()  # a cut response used the upstream all the same
 
     async def _request_body(self, model: ModelCall | None) -> Body:
         """The body as it goes upstream: whole when it may be replayed or rewritten,

@@ -126,7 +126,8 @@ class HttpConnection:
                 if head is None:
                     return await self._after_last_request(io)
                 keep = await self._request(io, head)
-                await io.drain_request(head)
+                if keep:
+                    await io.drain_request(head)
                 if not keep or not io.layer.keeps_alive:
                     return "connection closed after the response"
                 io.layer.start_next_request()
