@@ -38,6 +38,11 @@ urlpatterns = [
         hold_views.statement_hold_decide,
         name="statement_hold_decide",
     ),
+    path(
+        "holds/tool-calls/<uuid:hold_id>/decide",
+        hold_views.tool_call_hold_decide,
+        name="tool_call_hold_decide",
+    ),
     path("access/", access_views.my_access, name="my_access"),
     path("access/grants", access_views.my_access_grants, name="my_access_grants"),
     path("access/token", access_views.gateway_token, name="gateway_token"),
