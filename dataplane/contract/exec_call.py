@@ -17,8 +17,9 @@ control plane's exec API, on behalf of a caller that does not speak the resource
 A SQL result is ``{"columns": [{"name", "type"}], "rows": [[value, ...]], "row_count",
 "command_tag", "truncated"}`` (values as JSON: numbers, booleans and json columns converted,
 everything else text, NULL as null; rows masked as the session masked them). An HTTP result
-is ``{"status", "headers": {...}, "body_b64"}``. ``error.status`` is the HTTP status the
-exec API answers with; ``code`` is one of ExecErrorCode.
+is ``{"status", "headers": {...}, "body_b64", "body" (when UTF-8), "truncated", and
+"refused_by" when a gateway check answered instead of the upstream}``. ``error.status`` is
+the HTTP status the exec API answers with; ``code`` is one of ExecErrorCode.
 
 The token travels inside the agent websocket only, is never logged, and is short-lived.
 """

@@ -2,13 +2,11 @@
 
 One end goes to the resource's protocol driver (the same driver, addons, masking and
 guardrails a native client meets; plaintext is fine: the pair never leaves the process);
-the exec client speaks the client side on the other end with the caller's gateway token.
-What the driver and addons do is therefore exactly what a native session gets: the access
-check, single-use grants, masking of rows, guardrail verdicts and holds, audit events.
-
-The witness addon, appended to the chain for these sessions only, tells the runner which
-guardrail acted on its call (the wire shows only an ErrorResponse), matched by the exec id
-startup parameter the driver keeps to itself.
+the exec client speaks the client side on the other end with the caller's gateway token
+(pg_client for PostgreSQL, http_client for http and llm resources). So an exec call gets
+exactly what a native session gets: the access check, single-use grants, masked rows,
+guardrail verdicts and holds, audit events. The witness addon (witness.py) tells the runner
+what the wire does not show: the guardrail rule, the hold, the refusal.
 """
 
 from __future__ import annotations
@@ -18,23 +16,28 @@ import contextlib
 import dataclasses
 import logging
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
-from dataplane.contract import Action
 from dataplane.contract.exec_call import (
     CORRELATION_PARAMETER,
     EXEC_ID_PARAMETER,
     ExecCall,
-    ExecError,
     ExecErrorCode,
     ExecResult,
 )
-from dataplane.core.addons import Addon, AddonChain, GuardrailEvent
+from dataplane.core.addons import AddonChain
 from dataplane.core.server import READ_CHUNK, ConnectionHandler, GatewayServices
-from dataplane.core.session import Session
 from dataplane.core.tasks import spawn
+from dataplane.exec.http_client import HttpExecFailed, OneRequestClient
+from dataplane.exec.outcomes import (
+    failed,
+    held_outcome,
+    http_outcome,
+    refused_outcome,
+    sql_outcome,
+)
 from dataplane.exec.pg_client import SimpleQueryClient
-from dataplane.protocols.postgres.wire import errors as pg_errors
+from dataplane.exec.witness import ExecWitness, Witnessed
 from dataplane.protocols.postgres.wire.errors import ProtocolViolation
 from dataplane.protocols.postgres.wire.framing import MessageFramer
 
@@ -42,39 +45,9 @@ log = logging.getLogger("gatehouse.exec")
 
 SERVER_MAX_MESSAGE = 1024 * 1024 * 1024
 DRIVER_STOP_TIMEOUT_S = 5.0
+HTTP_PROTOCOLS = frozenset({"http", "llm"})
 ProtocolFactory = Callable[[GatewayServices], ConnectionHandler]
-
-# A refused session's SQLSTATE (proxy.REFUSAL_SQLSTATE) -> the exec error it is.
-REFUSAL_CODES = {
-    pg_errors.INVALID_AUTHORIZATION: ExecErrorCode.REFUSED,
-    pg_errors.INVALID_PASSWORD: ExecErrorCode.REFUSED,
-    pg_errors.INVALID_CATALOG_NAME: ExecErrorCode.UNKNOWN_RESOURCE,
-    pg_errors.CONNECTION_FAILURE: ExecErrorCode.UPSTREAM_FAILED,
-    pg_errors.CANNOT_CONNECT_NOW: ExecErrorCode.NOT_READY,
-}
-
-
-class ExecWitness(Addon):
-    """Collects the guardrail events of exec sessions, per exec id."""
-
-    name = "exec-witness"
-
-    def __init__(self) -> None:
-        self._calls: dict[str, list[GuardrailEvent]] = {}
-
-    def watch(self, call_id: str) -> list[GuardrailEvent]:
-        events: list[GuardrailEvent] = []
-        self._calls[call_id] = events
-        return events
-
-    def forget(self, call_id: str) -> None:
-        self._calls.pop(call_id, None)
-
-    def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
-        """Note the event for the exec call whose session this is (if any)."""
-        events = self._calls.get(session.client_parameters.get(EXEC_ID_PARAMETER, ""))
-        if events is not None:
-            events.append(event)
+Conversation = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class ExecRunner:
@@ -89,49 +62,42 @@ class ExecRunner:
 
     async def run(self, call: ExecCall) -> ExecResult:
         """The call's result or error; never raises except on cancellation."""
-        events = self.witness.watch(call.id)
+        witnessed = self.witness.watch(call.id)
         try:
-            return await self._run(call, events)
+            return await self._run(call, witnessed)
         except Exception:
             log.exception("exec call %s failed inside the agent", call.id)
-            return _failed(call, ExecErrorCode.INTERNAL, "the exec call failed inside the gateway")
+            return failed(call, ExecErrorCode.INTERNAL, "the exec call failed inside the gateway")
         finally:
             self.witness.forget(call.id)
 
-    async def _run(self, call: ExecCall, events: list[GuardrailEvent]) -> ExecResult:
+    async def _run(self, call: ExecCall, witnessed: Witnessed) -> ExecResult:
         resource = self._services.config.resource(call.resource)
         if resource is None:
             message = f'resource "{call.resource}" does not exist on this gateway'
-            return _failed(call, ExecErrorCode.UNKNOWN_RESOURCE, message)
-        if resource.protocol == "postgres" and call.sql is None:
-            return _failed(call, ExecErrorCode.BAD_REQUEST, "a postgres resource takes sql")
-        if resource.protocol != "postgres":
-            return await self._run_http(call, resource.protocol)
+            return failed(call, ExecErrorCode.UNKNOWN_RESOURCE, message)
+        protocol = "http" if resource.protocol in HTTP_PROTOCOLS else resource.protocol
+        if protocol not in self._protocols:
+            message = f"exec on {resource.protocol} resources is not available on this agent"
+            return failed(call, ExecErrorCode.UNSUPPORTED, message)
+        wanted = "sql" if protocol == "postgres" else "http"
+        if (call.sql is not None) != (wanted == "sql"):
+            message = f"a {resource.protocol} resource takes {wanted} calls"
+            return failed(call, ExecErrorCode.BAD_REQUEST, message)
         try:
             async with asyncio.timeout(call.timeout_s):
-                client = await self._converse(call, self._driver("postgres"))
+                if protocol == "postgres":
+                    return sql_outcome(call, await self._sql(call), witnessed)
+                return http_outcome(call, await self._http(call), witnessed)
         except TimeoutError:
-            return _timed_out(call, events)
-        except (ProtocolViolation, ConnectionError) as exc:
+            return held_outcome(call, witnessed)
+        except (ProtocolViolation, HttpExecFailed, ConnectionError) as exc:
             log.warning("exec call %s: the session broke off: %s", call.id, exc)
-            return _failed(call, ExecErrorCode.INTERNAL, "the exec session broke off")
-        return _outcome(call, client, events)
+            if witnessed.refusal is not None:
+                return refused_outcome(call, witnessed.refusal)
+            return failed(call, ExecErrorCode.INTERNAL, "the exec session broke off")
 
-    async def _run_http(self, call: ExecCall, protocol: str) -> ExecResult:
-        if call.http is None:
-            return _failed(call, ExecErrorCode.BAD_REQUEST, f"a {protocol} resource takes http")
-        # The HTTP plug-in is not part of this agent yet: say so instead of guessing.
-        message = f"exec on {protocol} resources is not available on this agent"
-        return _failed(call, ExecErrorCode.UNSUPPORTED, message)
-
-    def _driver(self, protocol: str) -> ConnectionHandler:
-        """The protocol's connection handler for exec sessions, made on first use."""
-        if protocol not in self._drivers:
-            self._drivers[protocol] = self._protocols[protocol](self._services)
-        return self._drivers[protocol]
-
-    async def _converse(self, call: ExecCall, driver: ConnectionHandler) -> SimpleQueryClient:
-        """Start a driver session on one end of a socket pair and speak the client side."""
+    async def _sql(self, call: ExecCall) -> SimpleQueryClient:
         assert call.sql is not None
         client = SimpleQueryClient(
             database=call.resource,
@@ -140,18 +106,42 @@ class ExecRunner:
             max_rows=call.max_rows,
             parameters={CORRELATION_PARAMETER: call.correlation_id, EXEC_ID_PARAMETER: call.id},
         )
+        await self._converse(call, "postgres", lambda r, w: _speak_sql(client, r, w))
+        return client
+
+    async def _http(self, call: ExecCall) -> OneRequestClient:
+        assert call.http is not None
+        client = OneRequestClient(
+            resource=call.resource,
+            call=call.http,
+            token=call.token,
+            correlation_id=call.correlation_id,
+            call_id=call.id,
+        )
+        await self._converse(call, "http", lambda r, w: _speak_http(client, r, w))
+        return client
+
+    def _driver(self, protocol: str) -> ConnectionHandler:
+        """The protocol's connection handler for exec sessions, made on first use."""
+        if protocol not in self._drivers:
+            self._drivers[protocol] = self._protocols[protocol](self._services)
+        return self._drivers[protocol]
+
+    async def _converse(self, call: ExecCall, protocol: str, speak: Conversation) -> None:
+        """Start a driver session on one end of a socket pair and speak the client side."""
         ours, theirs = socket.socketpair()
         # Like a listener's connection: a clean stop lets the session end (and clean up).
         session = spawn(
-            _serve(driver, theirs), name=f"exec-session-{call.id}", finish_before_exit=True
+            _serve(self._driver(protocol), theirs),
+            name=f"exec-session-{call.id}",
+            finish_before_exit=True,
         )
         reader, writer = await asyncio.open_connection(sock=ours)
         try:
-            await _speak(client, reader, writer)
+            await speak(reader, writer)
         finally:
             writer.close()
             await _stopped(session)
-        return client
 
 
 async def _serve(driver: ConnectionHandler, sock: socket.socket) -> None:
@@ -166,7 +156,7 @@ async def _serve(driver: ConnectionHandler, sock: socket.socket) -> None:
             writer.transport.abort()
 
 
-async def _speak(
+async def _speak_sql(
     client: SimpleQueryClient, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     framer = MessageFramer(SERVER_MAX_MESSAGE)
@@ -186,6 +176,15 @@ async def _speak(
                 return
 
 
+async def _speak_http(
+    client: OneRequestClient, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    writer.write(client.start())
+    await writer.drain()
+    while not client.finished:
+        client.receive(await reader.read(READ_CHUNK))
+
+
 async def _stopped(session: asyncio.Task[None]) -> None:
     """Wait for the driver session to end (it sees our side close); cancel it if it won't."""
     done, _ = await asyncio.wait({session}, timeout=DRIVER_STOP_TIMEOUT_S)
@@ -193,63 +192,3 @@ async def _stopped(session: asyncio.Task[None]) -> None:
         session.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await session
-
-
-def _outcome(call: ExecCall, client: SimpleQueryClient, events: list[GuardrailEvent]) -> ExecResult:
-    if client.refusal is not None:
-        return _refused(call, client.refusal)
-    if client.error is not None:
-        denied = next((e for e in events if e.action == Action.GUARDRAIL_DENIED), None)
-        resolved = next(
-            (
-                e
-                for e in events
-                if e.action == Action.GUARDRAIL_HOLD_RESOLVED and e.outcome != "approved"
-            ),
-            None,
-        )
-        guardrail = denied or resolved
-        if guardrail is not None:
-            return ExecResult(
-                id=call.id,
-                error=ExecError(
-                    ExecErrorCode.GUARDRAIL_DENIED,
-                    client.error.get("M", guardrail.reason),
-                    sqlstate=client.error.get("C", ""),
-                    rule=guardrail.rule,
-                    hold=guardrail.hold_id,
-                ),
-            )
-        return ExecResult(
-            id=call.id,
-            error=ExecError(
-                ExecErrorCode.SQL_ERROR,
-                client.error.get("M", "the statement failed"),
-                sqlstate=client.error.get("C", "XX000"),
-            ),
-        )
-    return ExecResult(id=call.id, result=client.result.to_dict())
-
-
-def _refused(call: ExecCall, fields: dict[str, str]) -> ExecResult:
-    sqlstate = fields.get("C", "")
-    code = REFUSAL_CODES.get(sqlstate, ExecErrorCode.REFUSED)
-    message = fields.get("M", "the gateway refused the session")
-    return ExecResult(id=call.id, error=ExecError(code, message, sqlstate=sqlstate))
-
-
-def _timed_out(call: ExecCall, events: list[GuardrailEvent]) -> ExecResult:
-    held = next((e for e in events if e.action == Action.GUARDRAIL_HELD), None)
-    if held is not None:
-        message = (
-            f"the statement was held for approval by rule {held.rule!r} and not decided "
-            f"within {call.timeout_s:g} s; the hold is withdrawn: call again with a longer "
-            "timeout_s once an approver is at hand"
-        )
-        error = ExecError(ExecErrorCode.HELD, message, rule=held.rule, hold=held.hold_id)
-        return ExecResult(id=call.id, error=error)
-    return _failed(call, ExecErrorCode.TIMEOUT, f"no result within {call.timeout_s:g} s")
-
-
-def _failed(call: ExecCall, code: ExecErrorCode, message: str) -> ExecResult:
-    return ExecResult(id=call.id, error=ExecError(code, message))

@@ -6,6 +6,8 @@ masking, guardrails, single-use grants and the audit trail apply as they do to p
 - execdb: exec-bot is auto-approved for one call at a time; results are masked for service
   accounts and DROP is refused by a guardrail.
 - pendingdb: exec-bot may ask, and an approver (bob) must decide.
+- exec-api: an http resource in front of the fake upstream (devstack/model_upstream);
+  exec-bot holds a grant on it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from typing import Any
 
 import pytest
 
+from devstack.model_upstream import ModelUpstream
 from devstack.postgres import PostgresCluster
 from tests.integration.conftest import Gateway, _start_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 BOT = "exec-bot"
+UPSTREAM_KEY = "upstream-key-exec"
 CUSTOMERS = [
     ("Ada Byron", "ada.byron@example.com"),
     ("Alan Turing", "alan@bletchley.example.org"),
@@ -66,6 +70,18 @@ def _policies(gateway: Gateway, root: Path) -> None:
     )  # fmt: skip
 
 
+def _http_resource(gateway: Gateway, upstream: ModelUpstream) -> None:
+    gateway.cp.api(
+        "POST",
+        "/api/v1/resources",
+        {"name": "exec-api", "protocol": "http", "agent": "edge-1", "host": "127.0.0.1",
+         "port": upstream.port, "upstream_user": "", "upstream_password": UPSTREAM_KEY,
+         "http": {"scheme": "http", "base_path": "/api", "auth": "header",
+                  "auth_header": "X-Upstream-Key", "auth_value_prefix": ""}},
+    )  # fmt: skip
+    gateway.grant(BOT, "exec-api")
+
+
 @pytest.fixture(scope="module")
 def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     pg.admin_psql(
@@ -86,11 +102,14 @@ def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     for name in ("execdb", "pendingdb"):
         _resource(gateway, name)
     _policies(gateway, root)
+    upstream = ModelUpstream(root / "upstream").start()
     try:
+        _http_resource(gateway, upstream)
         yield gateway
     finally:
         gateway.agent.stop()
         gateway.cp.stop()
+        upstream.stop()
         pg.admin_psql("drop table if exists exec_customers")
 
 
@@ -222,3 +241,44 @@ def test_without_an_auto_approval_the_call_waits_for_bob_then_succeeds(stack: Ga
         if e["payload"]["outcome"] == "done"
     ]
     assert call["payload"]["per_call_grant"] is False
+
+
+def test_an_http_call_reaches_the_upstream_with_the_resources_key_not_the_callers(
+    stack: Gateway,
+) -> None:
+    token = stack.token(BOT)
+    call = {
+        "method": "POST",
+        "path": "/echo/orders?limit=5",
+        "headers": {"Authorization": "Bearer not-this", "X-Trace": "t1"},
+        "body": '{"order": 42}',
+    }
+
+    status, answer = exec_call(
+        stack, "exec-api", {"http": call}, token=token, correlation_id="run-http"
+    )
+
+    assert status == 200, answer
+    result = answer["result"]
+    assert result["status"] == 200
+    echoed = json.loads(result["body"])
+    assert (echoed["method"], echoed["path"], echoed["query"]) == (
+        "POST",
+        "/api/echo/orders",
+        "limit=5",
+    )
+    assert echoed["headers"]["x-upstream-key"] == UPSTREAM_KEY
+    assert echoed["headers"]["x-trace"] == "t1"
+    assert "authorization" not in echoed["headers"]
+    assert echoed["body"] == '{"order": 42}'
+    events = stack.wait_for_events(
+        lambda events: any(e["payload"].get("correlation_id") == "run-http" for e in events),
+        action="http.request",
+    )
+    assert any(e["actor_name"] == BOT for e in events)
+
+
+def test_sql_on_an_http_resource_is_refused_with_400(stack: Gateway) -> None:
+    status, _ = exec_call(stack, "exec-api", {"sql": "select 1"}, token=stack.token(BOT))
+
+    assert status == 400
