@@ -118,6 +118,8 @@ def _resources(upstream: ModelUpstream) -> list[dict[str, Any]]:
                   protocol="llm", upstream_password=upstream.api_key),
         _resource(upstream, "budget-llm", {"auth": "header", "llm_api": "openai",
                   "budget_calls": 1}, protocol="llm", upstream_password=upstream.api_key),
+        _resource(upstream, "tiny-llm", {"auth": "header", "llm_api": "openai",
+                  "max_response_bytes": 2000}, protocol="llm", upstream_password=upstream.api_key),
         _resource(upstream, "claude", {"auth": "header", "llm_api": "anthropic",
                   "auth_header": "x-api-key", "auth_value_prefix": ""}, protocol="llm",
                   upstream_password=upstream.api_key),
@@ -146,7 +148,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                       http_port=free_port())  # fmt: skip
         stack = Stack(cp=cp, agent=agent, upstream=upstream, api_keys=api_keys)
         for name in ("echo-api", "readonly-api", "masked-api", "dead-api", "oauth-api", "openai",
-                     "budget-llm", "claude"):  # fmt: skip
+                     "budget-llm", "claude", "tiny-llm"):  # fmt: skip
             stack.grant(name)
         agent.start()
         yield stack
@@ -280,6 +282,45 @@ def test_a_response_declared_over_the_limit_is_refused_with_502(stack: Stack, to
         response = client.get("/echo-api/big", params={"bytes": 300_000})
     assert response.status_code == 502
     assert "larger than" in _error(response)["message"]
+
+
+def test_a_streamed_response_over_the_limit_is_cut_and_the_connection_closed(
+    stack: Stack, token: str
+) -> None:
+    words = " ".join(f"word{n}" for n in range(400))
+    body = {"model": "gpt-4o-mini", "stream": True,
+            "messages": [{"role": "user", "content": words}]}  # fmt: skip
+    received = b""
+    with (
+        stack.client(token) as client,
+        client.stream(
+            "POST",
+            "/tiny-llm/v1/chat/completions",
+            json=body,
+            headers={"X-Correlation-Id": "cut-1"},
+        ) as response,
+    ):
+        assert response.status_code == 200  # the headers were on their way before the cut
+        with pytest.raises(httpx.RemoteProtocolError):
+            for chunk in response.iter_bytes():
+                received += chunk
+    assert 0 < len(received) <= 2000
+    (call,) = stack.events(lambda e: e["payload"].get("correlation_id") == "cut-1",
+                           action="llm.call")  # fmt: skip
+    assert call["payload"]["refused_by"] == "response_size"
+
+
+def test_curl_without_a_token_is_told_to_bring_a_bearer_token(stack: Stack) -> None:
+    done = subprocess.run(
+        ["curl", "--silent", "--show-error", "--cacert", str(stack.cacert), "--include",
+         f"{stack.base}/echo-api/echo"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    head, _, body = done.stdout.partition("\n\n")  # text mode: CRLF read as LF
+    assert head.startswith("HTTP/1.1 401 ")
+    assert 'www-authenticate: bearer realm="gatehouse"' in head.lower()
+    assert json.loads(body)["error"]["type"] == "unauthorized"
 
 
 def test_a_slow_upstream_is_answered_with_504(stack: Stack, token: str) -> None:
