@@ -6,6 +6,7 @@ masking, guardrails, single-use grants and the audit trail apply as they do to p
 - execdb: exec-bot is auto-approved for one call at a time; results are masked for service
   accounts and DROP is refused by a guardrail.
 - pendingdb: exec-bot may ask, and an approver (bob) must decide.
+- holddb: exec-bot holds a grant; every write is held for an approver.
 - exec-api: an http resource in front of the fake upstream (devstack/model_upstream);
   exec-bot holds a grant on it.
 """
@@ -13,6 +14,7 @@ masking, guardrails, single-use grants and the audit trail apply as they do to p
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -65,6 +67,10 @@ def _policies(gateway: Gateway, root: Path) -> None:
         "--applies-to", "service_accounts", "--default", "redact",
     )  # fmt: skip
     gateway.cp.manage(
+        "set_guardrail_policy", "exec-hold-writes", "--hold-writes",
+        "--resource", "holddb", "--applies-to", "service_accounts",
+    )  # fmt: skip
+    gateway.cp.manage(
         "set_guardrail_policy", "exec-no-drop", "--deny-classes", "drop",
         "--resource", "execdb", "--applies-to", "service_accounts",
     )  # fmt: skip
@@ -85,9 +91,11 @@ def _http_resource(gateway: Gateway, upstream: ModelUpstream) -> None:
 @pytest.fixture(scope="module")
 def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     pg.admin_psql(
-        "drop table if exists exec_customers;"
+        "drop table if exists exec_customers; drop table if exists exec_notes;"
         "create table exec_customers (id serial primary key, name text, email text);"
         f"grant select on exec_customers to {pg.scram.user};"
+        "create table exec_notes (n int);"
+        f"grant select, insert on exec_notes to {pg.scram.user};"
     )
     for name, email in CUSTOMERS:
         pg.admin_psql(f"insert into exec_customers (name, email) values ('{name}', '{email}')")
@@ -99,9 +107,10 @@ def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     bob_key = root / "bob.key"
     gateway.cp.manage("create_admin", "bob", "--api-key-out", str(bob_key))
     gateway.api_keys["bob"] = bob_key.read_text().strip()
-    for name in ("execdb", "pendingdb"):
+    for name in ("execdb", "pendingdb", "holddb"):
         _resource(gateway, name)
     _policies(gateway, root)
+    gateway.grant(BOT, "holddb")
     upstream = ModelUpstream(root / "upstream").start()
     try:
         _http_resource(gateway, upstream)
@@ -110,7 +119,7 @@ def stack(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         gateway.agent.stop()
         gateway.cp.stop()
         upstream.stop()
-        pg.admin_psql("drop table if exists exec_customers")
+        pg.admin_psql("drop table if exists exec_customers; drop table if exists exec_notes")
 
 
 def exec_call(
@@ -282,3 +291,63 @@ def test_sql_on_an_http_resource_is_refused_with_400(stack: Gateway) -> None:
     status, _ = exec_call(stack, "exec-api", {"sql": "select 1"}, token=stack.token(BOT))
 
     assert status == 400
+
+
+def _pending_hold(gateway: Gateway, sql: str) -> str:
+    """The id of the hold on ``sql`` once the control plane lists it."""
+    deadline = time.monotonic() + 20
+    while True:
+        holds = gateway.cp.api("GET", "/api/v1/statement-holds", api_key=gateway.api_keys["bob"])
+        found = [h["id"] for h in holds["results"] if h["statement"] == sql]
+        if found:
+            return str(found[0])
+        assert time.monotonic() < deadline, f"never held: {sql}"
+        time.sleep(0.2)
+
+
+def _until_holding(gateway: Gateway, token: str) -> None:
+    """The hold policy reaches the agent asynchronously: until a write answers 409."""
+    deadline = time.monotonic() + 30
+    body = {"sql": "insert into exec_notes values (0)", "timeout_s": 1}
+    while exec_call(gateway, "holddb", body, token=token)[0] != 409:
+        assert time.monotonic() < deadline, "the hold policy never reached the agent"
+        time.sleep(0.2)
+
+
+def test_a_held_write_not_decided_within_timeout_s_answers_409_with_the_hold(
+    stack: Gateway,
+) -> None:
+    token = stack.token(BOT)
+    _until_holding(stack, token)
+    body = {"sql": "insert into exec_notes values (1)", "timeout_s": 2}
+
+    status, answer = exec_call(stack, "holddb", body, token=token)
+
+    assert status == 409, answer
+    assert answer["status"] == "held" and answer["hold"]
+    assert answer["error"]["code"] == "held"
+    assert answer["error"]["rule"]
+
+
+def test_a_held_write_approved_by_bob_while_the_call_waits_runs(stack: Gateway) -> None:
+    token = stack.token(BOT)
+    _until_holding(stack, token)
+    sql = "insert into exec_notes values (2)"
+    answers: list[tuple[int, dict[str, Any]]] = []
+    call = threading.Thread(
+        target=lambda: answers.append(
+            exec_call(stack, "holddb", {"sql": sql, "timeout_s": 30}, token=token)
+        )
+    )
+    call.start()
+    try:
+        hold = _pending_hold(stack, sql)
+        stack.cp.api(
+            "POST", f"/api/v1/statement-holds/{hold}/approve", api_key=stack.api_keys["bob"]
+        )
+    finally:
+        call.join(timeout=60)
+    ((status, answer),) = answers
+    assert status == 200, answer
+    assert answer["result"]["command_tag"] == "INSERT 0 1"
+    assert stack.pg.admin_psql("select count(*) from exec_notes where n = 2").strip() == "1"
