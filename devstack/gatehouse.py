@@ -121,8 +121,9 @@ class ControlPlane:
             "warning",
             "--ws",
             "websockets",
+            # The ASGI app runs the MCP server's session manager for its lifetime.
             "--lifespan",
-            "off",
+            "on",
         ]
         self.process = ChildProcess(
             argv, log_path=self.dir / "controlplane.log", env=self.env, cwd=REPO
