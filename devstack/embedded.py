@@ -7,8 +7,9 @@ throwaway cluster started here) with read-only and read-write access levels (per
 roles inside gh_readonly / gh_readwrite) and a request policy, grants the demo account
 standing read-only access, starts the devstack OpenID provider with three people (alice
 requests, bob approves, carol audits), the control plane signed in through it, a Celery
-worker with embedded beat (housekeeping, webhooks) on a broker that is a folder of files, and
-an agent, and prints what to do next. Ctrl-C stops all of it.
+worker with embedded beat (housekeeping, webhooks) on a broker that is a folder of files, a
+fake model provider behind an LLM and an HTTP API resource (devstack/embedded_apis.py), and an
+agent listening for PostgreSQL and HTTP, and prints what to do next. Ctrl-C stops all of it.
 
 State lives in var/embedded/ (or $GATEHOUSE_EMBEDDED_DIR) so a second run reuses the same
 identities, keys, passwords and provider port (people are matched by issuer, which includes
@@ -31,7 +32,9 @@ from typing import Any
 
 import psycopg
 
+from devstack import embedded_apis
 from devstack.gatehouse import REPO, Agent, ApiError, ControlPlane
+from devstack.model_upstream import ModelUpstream
 from devstack.oidc_provider import (
     CLI_CLIENT_ID,
     PERSONAS,
@@ -414,11 +417,16 @@ def _banner(
     idp: OidcProvider | None,
 ) -> str:
     key_file = STATE / "demo.api-key"
+    apis = embedded_apis.banner(
+        http_port=agent.http_port,
+        token=token["token"],
+        cert=agent.state_dir / "tls" / "agent-cert.pem",
+    )
     # Lines the user copies and pastes stay whole, however long.
     return f"""
 Gatehouse is running.
   control plane   {cp.url}   (API: {cp.url}/api/v1/  schema: {cp.url}/api/v1/schema/)
-  agent           PostgreSQL on 127.0.0.1:{agent.postgres_port}
+  agent           PostgreSQL on 127.0.0.1:{agent.postgres_port}, HTTP on 127.0.0.1:{agent.http_port}
   resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}, table {DEMO_TABLE}
   admin API key   {cp.admin_key_file}
   masking         service accounts see PII redacted, people partial values (GET /api/v1/masking-policies)
@@ -431,7 +439,7 @@ The demo AI service account "{DEMO_ACCOUNT}" has a standing read-only grant (8 h
 See every statement in the audit log:
 
   curl -s -H "Authorization: ApiKey $(cat {cp.admin_key_file})" '{cp.url}/api/v1/audit/events?actor={DEMO_ACCOUNT}'
-
+{apis}
 A fresh token:  curl -s -X POST -H "Authorization: ApiKey $(cat {key_file})" {cp.url}/api/v1/tokens
 
 Ctrl-C stops everything.
@@ -475,7 +483,9 @@ def _children(*parts: Any) -> list[Any]:
     return [part for part in parts if part is not None]
 
 
-def _all_alive(*parts: Agent | ControlPlane | OidcProvider | ChildProcess | None) -> bool:
+def _all_alive(
+    *parts: Agent | ControlPlane | OidcProvider | ModelUpstream | ChildProcess | None,
+) -> bool:
     # The servers keep their ChildProcess in .process (None once stopped); the worker is one.
     processes = [getattr(part, "process", part) for part in _children(*parts)]
     return all(process is not None and process.alive() for process in processes)
@@ -492,9 +502,13 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     cluster: PostgresCluster | None = None
-    cp_port, agent_port = _port(8000), _port(6432)
+    cp_port, agent_port, http_port = _port(8000), _port(6432), _port(8443)
     idp = _idp(f"http://127.0.0.1:{cp_port}") if _idp_wanted() else None
-    env = {"GATEHOUSE_AGENT_PUBLIC_ADDRESS": f"127.0.0.1:{agent_port}", **_jobs_env()}
+    env = {
+        "GATEHOUSE_AGENT_PUBLIC_ADDRESS": f"127.0.0.1:{agent_port}",
+        "GATEHOUSE_AGENT_PUBLIC_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+        **_jobs_env(),
+    }
     if idp is not None:
         env.update(_sign_in_env(idp))
     cp = ControlPlane(
@@ -502,6 +516,7 @@ def main() -> None:
     )
     agent: Agent | None = None
     worker: ChildProcess | None = None
+    models = embedded_apis.model_upstream(STATE)
     try:
         upstream = _local_postgres()
         if upstream is None:
@@ -509,26 +524,33 @@ def main() -> None:
             cluster, upstream = _throwaway_postgres()
         # The provider boots while Django migrates; the pool's exit waits for it either way,
         # so the finally below never misses a provider that was still starting.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="idp") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="boot") as pool:
             idp_started = pool.submit(idp.start) if idp is not None else None
+            models_started = pool.submit(models.start)
             cp.bootstrap()
             cp.start(log_signer=False)  # the Celery worker's beat signs checkpoints here
             if idp_started is not None:
                 idp_started.result()
+            models_started.result()
         agent_token, demo_key = _set_up(cp, upstream)
+        embedded_apis.set_up(cp, models, agent=AGENT_NAME, account=DEMO_ACCOUNT)
         agent = Agent(
-            STATE / "agent", control_plane_url=cp.url, token=agent_token, postgres_port=agent_port
+            STATE / "agent",
+            control_plane_url=cp.url,
+            token=agent_token,
+            postgres_port=agent_port,
+            http_port=http_port,
         ).start()
         worker = _celery_worker(cp)  # last: nothing above waits for it
         token = cp.api("POST", "/api/v1/tokens", {"ttl_seconds": TOKEN_SECONDS}, api_key=demo_key)
         print(_banner(cp, agent, token, upstream, idp), flush=True)
-        while not stopping and _all_alive(agent, cp, idp, worker):
+        while not stopping and _all_alive(agent, cp, idp, worker, models):
             time.sleep(0.2)
         if not stopping:
             print(f"A part of Gatehouse stopped by itself; its log is in {STATE}.", file=sys.stderr)
     finally:
         print("\nStopping...", file=sys.stderr)
-        for part in _children(agent, worker, cp, idp, cluster):
+        for part in _children(agent, worker, cp, idp, models, cluster):
             part.stop()
 
 

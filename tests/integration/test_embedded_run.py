@@ -1,6 +1,7 @@
 """`make run` as a new user meets it (the real entry point, `python -m devstack.embedded`).
 
-The banner's psql line works for the demo AI service account and lands in the audit log;
+The banner's psql line works for the demo AI service account and lands in the audit log (its
+curl line reaches the HTTP demo resource through the agent's HTTP listener);
 alice signs in with the password the banner printed, asks for access to "demo", bob approves
 in his own browser, and alice connects with the token "My access" gives her (her write waits
 for bob's approval on the held-statements page, as the demo's guardrails say); a request left
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import selectors
+import shlex
 import signal
 import socket
 import sqlite3
@@ -63,6 +65,10 @@ class MakeRun:
     def agent_port(self) -> int:
         return int(self.find(r"PostgreSQL on 127\.0\.0\.1:(\d+)"))
 
+    @property
+    def agent_http_port(self) -> int:
+        return int(self.find(r"HTTP on 127\.0\.0\.1:(\d+)"))
+
     def admin_get(self, path: str) -> Any:
         admin_key = (self.state / "controlplane" / "admin.api-key").read_text().strip()
         request = urllib.request.Request(
@@ -77,6 +83,7 @@ class MakeRun:
     def ports(self) -> list[int]:
         return [
             self.agent_port,
+            self.agent_http_port,
             *(int(url.rsplit(":", 1)[1]) for url in (self.cp_url, self.issuer)),
         ]
 
@@ -152,6 +159,24 @@ def test_the_demo_agents_psql_line_works_and_is_audited(make_run: MakeRun) -> No
             break
         assert time.monotonic() < deadline, events
         time.sleep(0.2)
+
+
+def test_the_banners_curl_reaches_the_http_demo_with_the_token_kept_from_the_upstream(
+    make_run: MakeRun,
+) -> None:
+    command = make_run.find(r"^\s+(curl --cacert .*/http-demo/echo)$")
+    done = subprocess.run(
+        [*shlex.split(command), "--silent", "--show-error", "--fail-with-body"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    echoed = json.loads(done.stdout)
+    assert (echoed["method"], echoed["path"]) == ("GET", "/api/echo")
+    token = make_run.find(r"Authorization: Bearer (\S+)\"")
+    assert token not in json.dumps(echoed["headers"])  # the gateway token stops at the agent
 
 
 def test_gatehouse_login_finds_the_provider_and_its_device_flow_client(make_run: MakeRun) -> None:
