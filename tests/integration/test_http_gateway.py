@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dataplane.core.tls import ensure_self_signed
 from devstack.gatehouse import Agent, ControlPlane
 from devstack.model_upstream import ModelUpstream
 from devstack.ports import free_port
@@ -384,6 +385,22 @@ def test_an_oauth_resource_gets_a_token_and_refreshes_it_after_expiry(
     assert (first.status_code, again.status_code, later.status_code) == (200, 200, 200)
     assert issued == 1
     assert stack.upstream.oauth_tokens_issued() == 2
+
+
+def test_an_https_upstream_is_reached_over_tls(stack: Stack, token: str, tmp_path: Path) -> None:
+    cert, key = ensure_self_signed(tmp_path / "upstream-tls")
+    with ModelUpstream(tmp_path / "tls-upstream", tls_cert=cert, tls_key=key) as secure:
+        body = _resource(secure, "tls-api", {"scheme": "https", "tls_verify": False,
+                         "base_path": "/api", "auth": "header"})  # fmt: skip
+        stack.cp.api("POST", "/api/v1/resources", body)
+        stack.grant("tls-api")
+        deadline = time.monotonic() + 15
+        with stack.client(token) as client:
+            while (response := client.get("/tls-api/echo")).status_code in (403, 404):
+                assert time.monotonic() < deadline, response.text  # config on its way
+                time.sleep(0.2)
+        assert response.status_code == 200, response.text
+        assert response.json()["headers"]["authorization"] == f"Bearer {UPSTREAM_KEY}"
 
 
 # -- masking -----------------------------------------------------------------------------------
