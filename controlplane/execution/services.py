@@ -39,6 +39,7 @@ from controlplane.execution.selectors import (
 )
 from controlplane.identities.models import User
 from controlplane.identities.tokens import gateway_token_mint
+from controlplane.policies.selectors import policy_for
 from controlplane.resources.models import Resource
 from dataplane.contract.exec_call import (
     MAX_ROWS_DEFAULT,
@@ -145,6 +146,11 @@ def _access(*, actor: User, resource: Resource, reason: str, duration: timedelta
     pending = exec_request_pending_for(identity=actor, resource=resource)
     if pending is not None:
         return _Access(None, pending)
+    if policy_for(resource=resource) is None:
+        raise PermissionDenied(
+            f"no active grant on {resource.name}, and no access policy to ask under: "
+            "ask an administrator for a grant"
+        )
     request = access_request_create(
         actor=actor,
         resource=resource,

@@ -220,7 +220,7 @@ def test_without_an_auto_approval_the_call_answers_202_pending_and_asks_once(
     assert [e.payload["outcome"] for e in exec_events()] == ["pending", "pending"]
 
 
-def test_someone_who_may_not_ask_for_access_gets_403(
+def test_without_a_grant_or_a_policy_to_ask_under_the_call_gets_403(
     edge: IssuedAgent, appdb: Resource, agent_smith: User
 ) -> None:
     api = bearer(gateway_token_mint(actor=None, identity=agent_smith).token)
@@ -228,8 +228,9 @@ def test_someone_who_may_not_ask_for_access_gets_403(
     response = api.post("/api/v1/resources/appdb/exec", {"sql": "select 1"}, format="json")
 
     # appdb has no policy at all: only an administrator could grant access.
-    assert response.status_code in (400, 403)
-    assert exec_events()[0].payload["outcome"] in ("invalid", "refused")
+    assert response.status_code == 403
+    assert "no active grant" in response.json()["detail"]
+    assert exec_events()[0].payload["outcome"] == "refused"
 
 
 def test_an_agent_that_is_not_connected_answers_503(
@@ -320,3 +321,16 @@ def test_a_gateway_token_authenticates_any_api_as_its_identity(
 
     assert response.status_code == 200
     assert [g["id"] for g in response.json()["results"]] == [str(smith_on_appdb.pk)]
+
+
+def test_someone_the_policy_does_not_let_ask_gets_403(
+    bob: User, alice: User, edge: IssuedAgent, appdb: Resource, agent_smith: User
+) -> None:
+    spec = PolicySpec(max_duration=timedelta(hours=1), requester_service_accounts=[agent_smith])
+    policy_set(actor=bob, resource=appdb, spec=spec)
+    api = bearer(gateway_token_mint(actor=None, identity=alice).token)
+
+    response = api.post("/api/v1/resources/appdb/exec", {"sql": "select 1"}, format="json")
+
+    assert response.status_code == 403
+    assert AccessRequest.objects.count() == 0
