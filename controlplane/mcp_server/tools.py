@@ -211,6 +211,6 @@ def _result(result: ToolResult) -> CallToolResult:
     text = json.dumps(result.payload, ensure_ascii=False, default=str)
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
-        structured_content=result.payload,
+        structured_content=json.loads(text),  # exactly the text's JSON, whatever the payload held
         is_error=result.is_error,
     )
