@@ -5,9 +5,7 @@ POSTs with CSRF; htmx requests get the fragment that changed, plain form posts a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +44,7 @@ from controlplane.web.selectors import (
     grants_revocable_by,
     policies_requestable_by,
 )
+from controlplane.web.writes import Refusal, answer, attempt
 
 DECISIONS: dict[str, Callable[..., AccessRequest]] = {
     "approve": access_request_approve,
@@ -85,11 +84,9 @@ def access_request_new(request: HttpRequest, resource_name: str) -> HttpResponse
 @login_required
 def access_request_withdraw_view(request: HttpRequest, request_id: UUID) -> HttpResponse:
     access_request = _visible_request(request, request_id)
-    error = _attempt(
-        access_request_withdraw, actor=request.user, request=access_request, comment=""
-    )
+    error = attempt(access_request_withdraw, actor=request.user, request=access_request, comment="")
     access_request.refresh_from_db()
-    return _outcome(
+    return answer(
         request,
         error,
         success=f"Request for {access_request.resource.name} withdrawn.",
@@ -154,10 +151,10 @@ def access_request_decide(request: HttpRequest, request_id: UUID) -> HttpRespons
     if form.is_valid():
         decide = DECISIONS[form.cleaned_data["decision"]]
         comment = form.cleaned_data["comment"]
-        error = _attempt(decide, actor=request.user, request=access_request, comment=comment)
+        error = attempt(decide, actor=request.user, request=access_request, comment=comment)
     access_request.refresh_from_db()
     who = f"{access_request.requester.get_username()}'s request for {access_request.resource.name}"
-    return _outcome(
+    return answer(
         request,
         error,
         success=f"{who}: {access_request.get_status_display().lower()}.",
@@ -171,9 +168,9 @@ def access_request_decide(request: HttpRequest, request_id: UUID) -> HttpRespons
 @login_required
 def grant_revoke_view(request: HttpRequest, grant_id: UUID) -> HttpResponse:
     grant = _grant_or_404(grant_id)
-    error = _attempt(grant_revoke, actor=request.user, grant=grant, reason="revoked in the console")
+    error = attempt(grant_revoke, actor=request.user, grant=grant, reason="revoked in the console")
     grant.refresh_from_db()
-    return _outcome(
+    return answer(
         request,
         error,
         success=f"{grant.identity.get_username()}'s grant on {grant.resource.name} revoked.",
@@ -265,28 +262,6 @@ def _grant_or_404(grant_id: UUID) -> Grant:
         raise Http404("no such grant") from None
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """A service said no: what to tell the person, and the HTTP status for it."""
-
-    message: str
-    status: int
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def _attempt(service: Callable[..., object], **kwargs: Any) -> Refusal | None:
-    """Call ``service``; a refusal becomes what to show (None: it worked)."""
-    try:
-        service(**kwargs)
-    except PermissionDenied as exc:
-        return Refusal(str(exc) or "not allowed", 403)
-    except ValidationError as exc:
-        return Refusal(" ".join(exc.messages), 409)
-    return None
-
-
 def _service_call(form: AccessRequestForm, service: Callable[..., object], **kwargs: Any) -> bool:
     """Call ``service``; put its refusal on ``form`` (by field where it names one)."""
     try:
@@ -304,33 +279,3 @@ def _field_errors(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {renamed.get(k, k): v for k, v in exc.message_dict.items()}
     return {"__all__": exc.messages}
-
-
-def _status(error: Refusal | None) -> int:
-    return 200 if error is None else error.status
-
-
-def _outcome(
-    request: HttpRequest,
-    error: Refusal | None,
-    *,
-    success: str,
-    fragment: tuple[str, dict[str, Any]],
-    fallback: str,
-    changed: str,
-) -> HttpResponse:
-    """The answer to a write. Plain form posts: a message and a redirect to ``fallback``.
-    htmx: the changed ``fragment`` (with the refusal, if any), plus events: one that says
-    what happened (the page's live region reads it out), and on success the ``changed``
-    events that make the page's other sections refresh."""
-    message = success if error is None else error.message
-    if not is_htmx(request):
-        (messages.success if error is None else messages.error)(request, message)
-        return redirect(fallback)
-    template, context = fragment
-    response = page(request, template, {**context, "error": error}, status=_status(error))
-    events: dict[str, object] = {"gatehouse-status": {"message": message, "ok": error is None}}
-    if error is None:
-        events.update(dict.fromkeys(changed.split(), True))
-    response["HX-Trigger"] = json.dumps(events)
-    return response
