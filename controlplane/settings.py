@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "controlplane.masking",
     "controlplane.guardrails",
     "controlplane.audit",
+    "controlplane.sessions",
     "controlplane.federation",
     "controlplane.execution",
     "controlplane.mcp_server",
