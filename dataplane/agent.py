@@ -76,6 +76,7 @@ async def run_agent(settings: AgentSettings) -> None:
         ssl_context=tls.link_context(settings.control_plane_url, settings.control_plane_ca),
         holds=holds,
         exec_desk=ExecDesk(ExecRunner(services, PROTOCOLS).run),
+        end_session=sessions.terminate,
     )
     link_task = spawn(link.run(), name="control-plane-link")
     stop = _stop_on_signals()

@@ -151,6 +151,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.holds_awaited.discard(message["decision"]["id"])
         await self.send_envelope("hold_decision", **message["decision"])
 
+    async def session_terminate(self, message: dict[str, Any]) -> None:
+        """Channel-layer message: end one of this agent's sessions (sessions.services)."""
+        await self.send_envelope("session_terminate", **message["terminate"])
+
     async def poll_hold_decisions(self) -> None:
         """Fallback for decisions made by other processes without a shared channel layer
         (a repeated decision is harmless: the agent ignores one it no longer waits for)."""

@@ -16,6 +16,7 @@ from django.utils import timezone
 from controlplane.audit.actions import ControlPlaneAction
 from controlplane.audit.models import AuditEvent
 from controlplane.audit.sequencer import Entry, Person, audit_append, log_lock
+from controlplane.sessions.projection import session_records_project
 from controlplane.transactions import require_transaction
 from dataplane.contract import AuditEvent as WireAuditEvent
 from dataplane.contract import ContractError
@@ -76,15 +77,19 @@ def audit_events_ingest(*, agent: Agent, events: Sequence[WireAuditEvent]) -> in
 
 
 def _agent_batch_append(agent: Agent, entries: Mapping[int, Entry]) -> range:
-    """The batch's new events, then a gap record per range of agent seqs it skipped."""
+    """The batch's new events, then a gap record per range of agent seqs it skipped; the
+    new events are folded into the session index too."""
     log_lock()  # before the duplicate check: two deliveries of one batch queue here
     previous = _agent_highest_seq(agent)
     new = sorted(set(entries) - _agent_seqs_stored(agent, min(entries), max(entries)))
     gaps = [_gap_entry(agent, first, last) for first, last in _gaps(previous, new)]
     try:
-        return audit_append([*(entries[seq] for seq in new), *gaps])
+        appended = audit_append([*(entries[seq] for seq in new), *gaps])
     except LeafError as exc:  # a field the leaf format refuses (e.g. an empty action)
         raise ContractError(f"events: not storable in the audit log: {exc}") from None
+    # The session index, in the same transaction and from the new events only.
+    session_records_project(agent_id=agent.pk, entries=[entries[seq] for seq in new])
+    return appended
 
 
 def _passes_checkpoint_mark(appended: range) -> bool:

@@ -24,6 +24,10 @@ Control plane -> agent:
                  "body_b64"}}  run one call on a
                  resource as the token's identity, through the same addons as a native
                  session (see exec_call.py)
+  ``session_terminate`` {"session", "reason", "by"}  end the live session ``session`` (an
+                 id the agent's audit events carry) now: ``by`` (a username) asked, for
+                 ``reason`` ("" when none given); the session's ``session.end`` event says
+                 "terminated by <by>". An id the agent does not serve is logged and ignored.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ WIRE_VERSION = 1
 AGENT_TO_CONTROL_PLANE = frozenset(
     {"hello", "events", "heartbeat", "hold", "hold_withdrawn", "exec_result"}
 )
-CONTROL_PLANE_TO_AGENT = frozenset({"welcome", "snapshot", "ack", "error", "hold_decision", "exec"})
+CONTROL_PLANE_TO_AGENT = frozenset(
+    {"welcome", "snapshot", "ack", "error", "hold_decision", "exec", "session_terminate"}
+)
 KNOWN_TYPES = AGENT_TO_CONTROL_PLANE | CONTROL_PLANE_TO_AGENT
 
 # The websocket path agents connect to, and the header carrying the agent token.
@@ -79,3 +85,30 @@ def decode_envelope(frame: str | bytes) -> Envelope:
     if kind not in KNOWN_TYPES:
         raise ContractError(f"unknown envelope type {kind!r}")
     return Envelope(type=kind, body=document, version=version)
+
+
+@dataclass(frozen=True)
+class SessionTerminate:
+    """The body of a ``session_terminate`` envelope."""
+
+    session: str
+    reason: str
+    by: str
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> SessionTerminate:
+        texts = {name: body.get(name, "") for name in ("session", "reason", "by")}
+        if not all(isinstance(value, str) for value in texts.values()):
+            raise ContractError("session_terminate: session, reason and by must be strings")
+        if not texts["session"] or not texts["by"]:
+            raise ContractError("session_terminate: session and by must not be empty")
+        return cls(**texts)
+
+    def to_body(self) -> dict[str, str]:
+        return {"session": self.session, "reason": self.reason, "by": self.by}
+
+    @property
+    def end_reason(self) -> str:
+        """What the client is told and the session's end records."""
+        said = f": {self.reason}" if self.reason else ""
+        return f"terminated by {self.by}{said}"

@@ -93,6 +93,14 @@ class SessionRegistry:
     def remove(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
 
+    def terminate(self, session_id: str, reason: str) -> bool:
+        """End the live session ``session_id``; False when there is none by that id."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return False
+        session.terminate(reason)
+        return True
+
     def __iter__(self) -> Iterator[Session]:
         return iter(list(self._sessions.values()))
 

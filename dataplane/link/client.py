@@ -42,7 +42,11 @@ from dataplane.contract import (
     decode_envelope,
     encode_envelope,
 )
-from dataplane.contract.envelopes import AGENT_TOKEN_HEADER, AGENT_WEBSOCKET_PATH
+from dataplane.contract.envelopes import (
+    AGENT_TOKEN_HEADER,
+    AGENT_WEBSOCKET_PATH,
+    SessionTerminate,
+)
 from dataplane.core.holds import HoldDesk
 from dataplane.core.tasks import cancel_and_wait, spawn
 from dataplane.exec.desk import ExecDesk
@@ -136,6 +140,7 @@ class ControlPlaneLink:
         backoff_max_s: float = 5.0,
         holds: HoldDesk | None = None,
         exec_desk: ExecDesk | None = None,
+        end_session: Callable[[str, str], bool] | None = None,  # SessionRegistry.terminate
     ) -> None:
         self._endpoint = websocket_url(url)
         if ssl_context is not None and not self._endpoint.startswith("wss://"):
@@ -157,6 +162,7 @@ class ControlPlaneLink:
         self._cursor = 0  # the highest seq sent on the current connection
         self._holds = holds
         self._exec = exec_desk
+        self._end_session = end_session
 
     @property
     def state(self) -> LinkState:
@@ -296,10 +302,25 @@ class ControlPlaneLink:
             )
         elif envelope.type == "exec" and self._exec is not None:
             self._exec.receive(envelope.body)
+        elif envelope.type == "session_terminate":
+            self._terminate_session(envelope.body)
         elif envelope.type == "error":
             _control_plane_error(envelope)
         else:
             raise _ProtocolViolation(f"unexpected {envelope.type!r} frame after welcome")
+
+    def _terminate_session(self, body: dict[str, Any]) -> None:
+        """End a live session the control plane names; anything else is a log line only
+        (the session may have ended a moment ago)."""
+        try:
+            order = SessionTerminate.from_body(body)
+        except ContractError as exc:
+            log.warning("ignoring a session_terminate frame: %s", exc)
+            return
+        if self._end_session is not None and self._end_session(order.session, order.end_reason):
+            log.info("session %s terminated by %s", order.session, order.by)
+        else:
+            log.info("session_terminate for %s: no such live session here", order.session)
 
     def _apply_snapshot(self, document: object) -> None:
         if not isinstance(document, dict):
