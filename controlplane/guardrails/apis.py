@@ -35,6 +35,7 @@ from controlplane.guardrails.services import (
     guardrail_policy_update,
 )
 from controlplane.identities.permissions import IsAdmin, IsAuditor, IsReadOnly
+from controlplane.policies.serializers import HoldDecisionInputSerializer
 
 # Auditors see which statements each identity may run, but change nothing.
 READ_OR_ADMIN = IsAdmin | (IsAuditor & IsReadOnly)
@@ -136,7 +137,9 @@ class StatementHoldApproveApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="statement_holds_approve", request=None, responses=StatementHoldSerializer
+        operation_id="statement_holds_approve",
+        request=HoldDecisionInputSerializer,
+        responses=StatementHoldSerializer,
     )
     def post(self, request: Request, hold_id: UUID) -> Response:
         return _decide(request, hold_id, statement_hold_approve)
@@ -146,16 +149,19 @@ class StatementHoldDenyApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="statement_holds_deny", request=None, responses=StatementHoldSerializer
+        operation_id="statement_holds_deny",
+        request=HoldDecisionInputSerializer,
+        responses=StatementHoldSerializer,
     )
     def post(self, request: Request, hold_id: UUID) -> Response:
         return _decide(request, hold_id, statement_hold_deny)
 
 
 def _decide(request: Request, hold_id: UUID, service: Callable[..., StatementHold]) -> Response:
-    """Call the approve/deny service (which checks the caller's role) on a hold the
-    caller may see; anyone else gets 404, as if it did not exist."""
-    hold = service(actor=request.user, hold=_hold_or_404(request, hold_id))
+    """Parse the comment, call the approve/deny service (which checks the caller's role)
+    on a hold the caller may see; anyone else gets 404, as if it did not exist."""
+    data = validated_input(HoldDecisionInputSerializer, request.data)
+    hold = service(actor=request.user, hold=_hold_or_404(request, hold_id), comment=data["comment"])
     return Response(StatementHoldSerializer(_hold_or_404(request, hold.pk)).data)
 
 

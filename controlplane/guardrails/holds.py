@@ -19,7 +19,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -34,9 +34,8 @@ from controlplane.guardrails.notifications import statement_hold_message
 from controlplane.guardrails.selectors import DECISIONS, NOBODY, hold_decision_body
 from controlplane.guardrails.services import MAX_HOLD_TIMEOUT_S
 from controlplane.identities.models import User
-from controlplane.identities.permissions import is_admin
 from controlplane.jobs.notifications import webhook_enqueue
-from controlplane.policies.selectors import may_approve, policy_for
+from controlplane.policies.hold_decisions import HeldKind, hold_decide
 from controlplane.resources.models import Resource
 
 logger = logging.getLogger(__name__)
@@ -44,6 +43,7 @@ logger = logging.getLogger(__name__)
 HOLD_DECIDED = "hold.decided"  # the channel-layer message type (AgentConsumer.hold_decided)
 # How many stale holds one housekeeping run expires; the next run takes the rest.
 HOUSEKEEPING_BATCH = 500
+HELD = HeldKind(noun="statement")
 
 
 def statement_hold_receive(*, agent: Agent, request: HoldRequest) -> dict[str, Any] | None:
@@ -86,16 +86,17 @@ def statement_hold_withdraw(*, agent: Agent, withdrawn: HoldWithdrawn) -> bool:
     return changed == 1
 
 
-def statement_hold_approve(*, actor: User, hold: StatementHold) -> StatementHold:
+def statement_hold_approve(*, actor: User, hold: StatementHold, comment: str = "") -> StatementHold:
     """Approve the held statement: the agent runs it. Fails closed: the actor must hold the
     approver role of the resource's access policy (or be an administrator), must not be the
-    identity whose statement it is, and the hold must still be pending and not expired."""
-    return _decide(actor=actor, hold=hold, status=StatementHold.Status.APPROVED)
+    identity whose statement it is, and the hold must still be pending and not expired.
+    ``comment`` (at most 1000 characters) is stored and goes into the audit event."""
+    return _decide(actor=actor, hold=hold, status=StatementHold.Status.APPROVED, comment=comment)
 
 
-def statement_hold_deny(*, actor: User, hold: StatementHold) -> StatementHold:
+def statement_hold_deny(*, actor: User, hold: StatementHold, comment: str = "") -> StatementHold:
     """Deny the held statement: the client gets an error. The same checks as approving."""
-    return _decide(actor=actor, hold=hold, status=StatementHold.Status.DENIED)
+    return _decide(actor=actor, hold=hold, status=StatementHold.Status.DENIED, comment=comment)
 
 
 def statement_holds_expire(*, at: datetime | None = None) -> int:
@@ -128,53 +129,18 @@ def _hold_create(
     )
 
 
-def _decide(*, actor: User, hold: StatementHold, status: str) -> StatementHold:
+def _decide(*, actor: User, hold: StatementHold, status: str, comment: str) -> StatementHold:
     with transaction.atomic():
-        locked = StatementHold.objects.select_for_update().get(pk=hold.pk)
-        _require_decider(actor=actor, hold=locked)
-        now = timezone.now()
-        changed = (
-            StatementHold.objects.pending(at=now)
-            .filter(pk=locked.pk)
-            .update(status=status, decided_by=actor, decided_at=now)
-        )
-        if changed != 1:
-            raise ValidationError(_why_undecidable(locked, now))
-        locked.refresh_from_db()
+        decided = hold_decide(kind=HELD, hold=hold, actor=actor, status=status, comment=comment)
         action = (
             GuardrailAction.HOLD_APPROVED
             if status == StatementHold.Status.APPROVED
             else GuardrailAction.HOLD_DENIED
         )
-        _record(hold=locked, actor=actor, action=action)
-        _notify(hold=locked, event=DECISIONS[StatementHold.Status(status)], actor=actor)
-        _push_decision(locked)
-    return locked
-
-
-def _require_decider(*, actor: User, hold: StatementHold) -> None:
-    """The access approvers' rule: the resource's approver role, or an administrator
-    (the only deciders where the resource has no access policy); never one's own."""
-    policy = policy_for(resource=hold.resource)
-    allowed = may_approve(identity=actor, policy=policy) if policy else _admin(actor)
-    if not allowed:
-        raise PermissionDenied(
-            f"deciding held statements on {hold.resource.name} needs its approver role"
-        )
-    if actor.pk == hold.identity_id:
-        raise PermissionDenied("nobody decides their own held statement")
-
-
-def _admin(actor: User) -> bool:
-    return actor.is_active and not actor.is_service_account and is_admin(actor)
-
-
-def _why_undecidable(hold: StatementHold, now: datetime) -> str:
-    if hold.status != StatementHold.Status.PENDING:
-        return f"the held statement is {hold.status}, no longer pending"
-    if hold.expires_at <= now:
-        return "the held statement expired undecided"
-    return "the held statement was decided concurrently"
+        _record(hold=decided, actor=actor, action=action)
+        _notify(hold=decided, event=DECISIONS[StatementHold.Status(status)], actor=actor)
+        _push_decision(decided)
+    return decided
 
 
 def _expire(*, hold_id: object, at: datetime) -> int:
@@ -213,6 +179,7 @@ def _record(*, hold: StatementHold, actor: User | None, action: str) -> None:
             "requested_at": hold.requested_at.isoformat(),
             "decided_at": hold.decided_at.isoformat() if hold.decided_at else None,
             "status": hold.status,
+            "comment": hold.decision_comment,
         },
     )
 

@@ -128,6 +128,8 @@ class StatementHold(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     # Why the agent stopped waiting (withdrawn holds).
     withdrawn_reason = models.CharField(max_length=200, blank=True)
+    # What the approver wrote with the decision (policies.hold_decisions caps it).
+    decision_comment = models.TextField(blank=True)
 
     objects = StatementHoldQuerySet.as_manager()
 

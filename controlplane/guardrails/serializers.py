@@ -64,6 +64,7 @@ class StatementHoldSerializer(serializers.ModelSerializer):
             "expires_at",
             "decided_by",
             "decided_at",
+            "decision_comment",
         ]
         read_only_fields = fields
 

@@ -35,6 +35,7 @@ from controlplane.mcp_server.services import (
     tool_rule_spec_of,
     tool_rule_update,
 )
+from controlplane.policies.serializers import HoldDecisionInputSerializer
 
 # Auditors see which tools each identity may call, but change nothing.
 READ_OR_ADMIN = IsAdmin | (IsAuditor & IsReadOnly)
@@ -134,7 +135,9 @@ class ToolCallHoldApproveApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="tool_call_holds_approve", request=None, responses=ToolCallHoldSerializer
+        operation_id="tool_call_holds_approve",
+        request=HoldDecisionInputSerializer,
+        responses=ToolCallHoldSerializer,
     )
     def post(self, request: Request, hold_id: UUID) -> Response:
         return _decide(request, hold_id, tool_call_hold_approve)
@@ -144,16 +147,19 @@ class ToolCallHoldDenyApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        operation_id="tool_call_holds_deny", request=None, responses=ToolCallHoldSerializer
+        operation_id="tool_call_holds_deny",
+        request=HoldDecisionInputSerializer,
+        responses=ToolCallHoldSerializer,
     )
     def post(self, request: Request, hold_id: UUID) -> Response:
         return _decide(request, hold_id, tool_call_hold_deny)
 
 
 def _decide(request: Request, hold_id: UUID, service: Callable[..., ToolCallHold]) -> Response:
-    """Call the approve/deny service (which checks the caller's role) on a hold the caller
-    may see; anyone else gets 404, as if it did not exist."""
-    hold = service(actor=request.user, hold=_hold_or_404(request, hold_id))
+    """Parse the comment, call the approve/deny service (which checks the caller's role)
+    on a hold the caller may see; anyone else gets 404, as if it did not exist."""
+    data = validated_input(HoldDecisionInputSerializer, request.data)
+    hold = service(actor=request.user, hold=_hold_or_404(request, hold_id), comment=data["comment"])
     return Response(ToolCallHoldSerializer(_hold_or_404(request, hold.pk)).data)
 
 

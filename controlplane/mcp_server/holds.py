@@ -16,25 +16,29 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from controlplane.audit.services import audit_event_record
 from controlplane.identities.models import User
-from controlplane.identities.permissions import is_admin
 from controlplane.jobs.notifications import webhook_enqueue
 from controlplane.mcp_server.actions import McpAction
 from controlplane.mcp_server.arguments import arguments_digest, arguments_for_audit
 from controlplane.mcp_server.models import ToolCallHold, ToolRule
 from controlplane.mcp_server.notifications import tool_call_hold_message
-from controlplane.policies.selectors import may_approve, policy_for
+from controlplane.policies.hold_decisions import HeldKind, hold_decide
 from controlplane.resources.models import Resource
 
 logger = logging.getLogger(__name__)
 
 # How many stale holds one housekeeping run expires; the next run takes the rest.
 HOUSEKEEPING_BATCH = 500
+# Never one's own call, nor a call an agent made on one's behalf.
+HELD = HeldKind(
+    noun="tool call",
+    nowhere="calls naming no resource",
+    own_fields=("identity_id", "on_behalf_of_id"),
+)
 
 
 def tool_call_hold_create(
@@ -67,18 +71,19 @@ def tool_call_hold_create(
     return hold
 
 
-def tool_call_hold_approve(*, actor: User, hold: ToolCallHold) -> ToolCallHold:
+def tool_call_hold_approve(*, actor: User, hold: ToolCallHold, comment: str = "") -> ToolCallHold:
     """Approve the held call: it runs as it was asked. Fails closed: the actor must hold the
     approver role of the resource's access policy (or be an administrator; the only deciders
     for a call naming no resource or a resource without a policy), must be neither the
     identity that called nor the person it called for, and the hold must still be pending
-    and not expired."""
-    return _decide(actor=actor, hold=hold, status=ToolCallHold.Status.APPROVED)
+    and not expired. ``comment`` (at most 1000 characters) is stored and goes into the audit
+    event."""
+    return _decide(actor=actor, hold=hold, status=ToolCallHold.Status.APPROVED, comment=comment)
 
 
-def tool_call_hold_deny(*, actor: User, hold: ToolCallHold) -> ToolCallHold:
+def tool_call_hold_deny(*, actor: User, hold: ToolCallHold, comment: str = "") -> ToolCallHold:
     """Deny the held call: the caller gets an error result. The same checks as approving."""
-    return _decide(actor=actor, hold=hold, status=ToolCallHold.Status.DENIED)
+    return _decide(actor=actor, hold=hold, status=ToolCallHold.Status.DENIED, comment=comment)
 
 
 def tool_call_hold_expire(*, hold_id: object, at: datetime | None = None) -> bool:
@@ -120,48 +125,14 @@ def tool_call_hold_withdraw(*, hold_id: object) -> bool:
     return changed == 1
 
 
-def _decide(*, actor: User, hold: ToolCallHold, status: str) -> ToolCallHold:
+def _decide(*, actor: User, hold: ToolCallHold, status: str, comment: str) -> ToolCallHold:
     with transaction.atomic():
-        locked = ToolCallHold.objects.select_for_update().get(pk=hold.pk)
-        _require_decider(actor=actor, hold=locked)
-        now = timezone.now()
-        changed = (
-            ToolCallHold.objects.pending(at=now)
-            .filter(pk=locked.pk)
-            .update(status=status, decided_by=actor, decided_at=now)
-        )
-        if changed != 1:
-            raise ValidationError(_why_undecidable(locked, now))
-        locked.refresh_from_db()
+        decided = hold_decide(kind=HELD, hold=hold, actor=actor, status=status, comment=comment)
         approved = status == ToolCallHold.Status.APPROVED
         action = McpAction.HOLD_APPROVED if approved else McpAction.HOLD_DENIED
-        _record(hold=locked, actor=actor, action=action)
-        _notify(hold=locked, event="approved" if approved else "denied", actor=actor)
-    return locked
-
-
-def _require_decider(*, actor: User, hold: ToolCallHold) -> None:
-    """The access approvers' rule, as for held statements; never one's own call, nor a call
-    an agent made on one's behalf."""
-    policy = policy_for(resource=hold.resource) if hold.resource is not None else None
-    allowed = may_approve(identity=actor, policy=policy) if policy else _admin(actor)
-    if not allowed:
-        where = hold.resource.name if hold.resource is not None else "calls naming no resource"
-        raise PermissionDenied(f"deciding held tool calls on {where} needs its approver role")
-    if actor.pk in (hold.identity_id, hold.on_behalf_of_id):
-        raise PermissionDenied("nobody decides their own held tool call")
-
-
-def _admin(actor: User) -> bool:
-    return actor.is_active and not actor.is_service_account and is_admin(actor)
-
-
-def _why_undecidable(hold: ToolCallHold, now: datetime) -> str:
-    if hold.status != ToolCallHold.Status.PENDING:
-        return f"the held tool call is {hold.status}, no longer pending"
-    if hold.expires_at <= now:
-        return "the held tool call expired undecided"
-    return "the held tool call was decided concurrently"
+        _record(hold=decided, actor=actor, action=action)
+        _notify(hold=decided, event="approved" if approved else "denied", actor=actor)
+    return decided
 
 
 def _record(*, hold: ToolCallHold, actor: User | None, action: str) -> None:
@@ -186,6 +157,7 @@ def _record(*, hold: ToolCallHold, actor: User | None, action: str) -> None:
             "expires_at": hold.expires_at.isoformat(),
             "decided_at": hold.decided_at.isoformat() if hold.decided_at else None,
             "status": hold.status,
+            "comment": hold.decision_comment,
         },
     )
 

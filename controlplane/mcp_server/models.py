@@ -146,6 +146,8 @@ class ToolCallHold(models.Model):
         related_name="tool_call_holds_decided",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # What the approver wrote with the decision (policies.hold_decisions caps it).
+    decision_comment = models.TextField(blank=True)
 
     objects = ToolCallHoldQuerySet.as_manager()
 

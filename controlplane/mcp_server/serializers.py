@@ -61,6 +61,7 @@ class ToolCallHoldSerializer(serializers.ModelSerializer):
             "expires_at",
             "decided_by",
             "decided_at",
+            "decision_comment",
         ]
         read_only_fields = fields
 

@@ -1,4 +1,4 @@
-"""Request and response shapes for the policy API."""
+"""Request and response shapes for the policy API, and the hold decision input."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from controlplane.identities.models import User
+from controlplane.policies.hold_decisions import DECISION_COMMENT_MAX_CHARS
 from controlplane.policies.models import AutoApprovalRule, Policy
 
 
@@ -86,3 +87,11 @@ class PolicySerializer(serializers.Serializer):
             ).data,
             "updated_at": serializers.DateTimeField().to_representation(instance.updated_at),
         }
+
+
+class HoldDecisionInputSerializer(serializers.Serializer):
+    """An approver's decision on a held statement or tool call: an optional comment."""
+
+    comment = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=DECISION_COMMENT_MAX_CHARS
+    )

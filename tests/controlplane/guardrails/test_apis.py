@@ -106,6 +106,17 @@ def test_a_deny_through_the_api(client_as: ClientAs, bob: User, held: StatementH
     assert response.status_code == 200 and response.json()["status"] == "denied"
 
 
+def test_a_decision_through_the_api_carries_a_comment(
+    client_as: ClientAs, bob: User, held: StatementHold
+) -> None:
+    api = client_as(bob)
+    too_long = api.post(f"{HOLDS}/{held.pk}/deny", {"comment": "x" * 1001}, format="json")
+    assert too_long.status_code == 400 and "comment" in too_long.json()
+    response = api.post(f"{HOLDS}/{held.pk}/deny", {"comment": "not on a Friday"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["decision_comment"] == "not on a Friday"
+
+
 def test_people_who_are_not_approvers_never_see_a_held_statement(
     client_as: ClientAs, developer_alice: User, carol: User, agent_smith: User, held: StatementHold
 ) -> None:

@@ -143,6 +143,22 @@ def test_a_denial_is_audited_and_pushed(
     assert AuditEvent.objects.get(action="guardrail.hold_denied").actor_name == "bob"
 
 
+def test_the_approver_s_comment_is_stored_and_audited(held: StatementHold, erin: User) -> None:
+    decided = statement_hold_deny(actor=erin, hold=held, comment="  use a transaction next time ")
+    assert decided.decision_comment == "use a transaction next time"
+    event = AuditEvent.objects.get(action="guardrail.hold_denied")
+    assert event.payload["comment"] == "use a transaction next time"
+
+
+def test_a_comment_past_1000_characters_is_refused_and_the_hold_stays_pending(
+    held: StatementHold, erin: User
+) -> None:
+    with pytest.raises(ValidationError, match="at most 1000 characters"):
+        statement_hold_approve(actor=erin, hold=held, comment="x" * 1001)
+    assert StatementHold.objects.get().status == "pending"
+    assert not AuditEvent.objects.filter(action="guardrail.hold_approved").exists()
+
+
 def test_a_hold_is_decided_once(held: StatementHold, erin: User, frank: User) -> None:
     statement_hold_approve(actor=erin, hold=held)
     with pytest.raises(ValidationError, match="approved, no longer pending"):

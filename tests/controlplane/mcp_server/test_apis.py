@@ -111,6 +111,14 @@ def test_an_approver_lists_pending_holds_with_the_exact_arguments_and_approves(
     assert api.post(f"{HOLDS}/{held.pk}/deny").status_code == 400  # decided once
 
 
+def test_a_decision_through_the_api_carries_a_comment(
+    client_as: ClientAs, erin: User, held: ToolCallHold
+) -> None:
+    response = client_as(erin).post(f"{HOLDS}/{held.pk}/approve", {"comment": "ok"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["status"], response.json()["decision_comment"]) == ("approved", "ok")
+
+
 def test_the_person_an_agent_acts_for_cannot_approve_its_call(
     client_as: ClientAs, alice: User, held: ToolCallHold
 ) -> None:

@@ -107,6 +107,19 @@ def test_an_approver_of_the_resource_approves_once(
     assert SQL not in str(event.payload)
 
 
+def test_the_approver_s_comment_is_stored_and_audited(held: ToolCallHold, erin: User) -> None:
+    decided = tool_call_hold_approve(actor=erin, hold=held, comment="read-only, fine")
+    assert ToolCallHold.objects.get(pk=decided.pk).decision_comment == "read-only, fine"
+    event = AuditEvent.objects.get(action="mcp.hold_approved")
+    assert event.payload["comment"] == "read-only, fine"
+
+
+def test_a_comment_past_1000_characters_is_refused(held: ToolCallHold, erin: User) -> None:
+    with pytest.raises(ValidationError, match="at most 1000 characters"):
+        tool_call_hold_deny(actor=erin, hold=held, comment="x" * 1001)
+    assert ToolCallHold.objects.get().status == "pending"
+
+
 def test_a_denial_is_audited(held: ToolCallHold, bob: User) -> None:
     assert tool_call_hold_deny(actor=bob, hold=held).status == "denied"
     assert AuditEvent.objects.get(action="mcp.hold_denied").actor_name == "bob"
