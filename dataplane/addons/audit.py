@@ -86,9 +86,27 @@ class AuditAddon(Addon):
         tally = statement.masking
         if tally is not None:
             payload["masked"] = tally.counts
+        if statement.columns:
+            payload.update(self._result_shape(statement))
         self._record(session, Action.STATEMENT, payload)
         if tally is not None and tally.failed:
             self._record_masking_failed(session, payload["statement"], tally)
+
+    def _result_shape(self, statement: Statement) -> dict[str, Any]:
+        """The result's columns and (masked sessions only) its sample rows."""
+        redact = self._redact
+        shape: dict[str, Any] = {
+            "columns": [
+                {"name": redact(name), "type": type_name, "oid": oid}
+                for name, type_name, oid in statement.columns
+            ]
+        }
+        if statement.sample_rows:
+            shape["sample_rows"] = [
+                [None if cell is None else redact(cell) for cell in row]
+                for row in statement.sample_rows
+            ]
+        return shape
 
     def _record_masking_failed(self, session: Session, text: str, tally: MaskingTally) -> None:
         self._record(

@@ -63,6 +63,12 @@ class Statement:
     duration_s: float
     # What masking did to this statement's results; None when the session is unmasked.
     masking: MaskingTally | None = None
+    # The result's columns as (name, type name or "", protocol type id) when the relay
+    # inspected the session (masked or guarded); empty otherwise.
+    columns: tuple[tuple[str, str, int], ...] = ()
+    # The first rows as the client received them: only ever from a masked session, so
+    # only masked values (cells are short texts, None for NULL).
+    sample_rows: tuple[tuple[str | None, ...], ...] = ()
 
 
 @dataclass(frozen=True)

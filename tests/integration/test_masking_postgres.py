@@ -218,6 +218,39 @@ def test_the_audit_log_holds_only_masked_values_with_counts_per_entity(masked: G
     )
 
 
+def test_statement_events_carry_columns_and_masked_sample_rows(masked: Gateway) -> None:
+    """The replay shows a statement's result: its columns and up to three rows exactly as
+    the client received them, masked (text, binary and prepared alike)."""
+    _wait_for_masking_policy(masked)
+    query = "select id, name, email, ssn, profile from customers order by id"
+    with psycopg.connect(masked.dsn(application_name="sampled")) as conn:
+        conn.execute(query).fetchall()
+        conn.execute(query + " limit %s", (3,), binary=True).fetchall()
+    events = masked.wait_for_events(
+        lambda events: len(_sampled_statements(events)) >= 2, timeout_s=30
+    )
+    _no_raw_values(json.dumps(events))
+    text, binary = _sampled_statements(events)[-2:]
+    assert [c["name"] for c in text["columns"]] == ["id", "name", "email", "ssn", "profile"]
+    assert [c["type"] for c in text["columns"]] == ["int4", "text", "text", "varchar", "jsonb"]
+    assert text["columns"][4]["oid"] == 3802
+    assert len(text["sample_rows"]) == 3
+    assert text["sample_rows"][0][:4] == ["1", "Ada Byron", "[EMAIL_ADDRESS]", "[US_SSN]"]
+    assert json.loads(text["sample_rows"][0][4])["contact"]["email"] == "[EMAIL_ADDRESS]"
+    assert binary["sample_rows"][0][2:4] == ["[EMAIL_ADDRESS]", "[US_SSN]"]
+    assert binary["sample_rows"][0][0].startswith("<binary")
+
+
+def _sampled_statements(events: list[dict]) -> list[dict]:
+    return [
+        e["payload"]
+        for e in events
+        if e["action"] == "statement"
+        and e["payload"].get("sample_rows")
+        and e["payload"]["statement"].startswith("select id, name, email, ssn, profile")
+    ]
+
+
 def _session_of_read_has_ended(events: list[dict]) -> bool:
     """The session that read `email, card` has sent its masking.applied summary."""
     reads = {

@@ -22,12 +22,15 @@ unmasked ever leaves the agent. Results stream: each read of the upstream socket
 handled and written before the next is read.
 
 A one-call grant's gate applies here too. The statement audit event carries the
-statement's masking tally.
+statement's masking tally and its result shape: the columns, and in a masked session the
+first rows as the client got them (masked); a guarded session without masking records
+columns only, never values.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -43,9 +46,12 @@ from dataplane.guardrails.engine import Verdict
 from dataplane.guardrails.rules import Decision
 from dataplane.masking.values import MaskingTally, ValueMasker
 from dataplane.protocols.postgres.wire import guarded, messages
+from dataplane.protocols.postgres.wire.errors import ProtocolViolation
 from dataplane.protocols.postgres.wire.framing import MessageFramer
 from dataplane.protocols.postgres.wire.one_call import OneCallGate
+from dataplane.protocols.postgres.wire.result_bodies import parse_row_description
 from dataplane.protocols.postgres.wire.result_masking import ResultMasker
+from dataplane.protocols.postgres.wire.result_sample import NO_SHAPE, ResultSample, ResultShape
 from dataplane.protocols.postgres.wire.statements import StatementFinished, StatementTracker
 
 REJUDGED_AWAY = "the guardrail policy changed and a prepared statement of this session is no "
@@ -98,6 +104,8 @@ class InspectingRelay:
         self.to_client = to_client  # whole bodies: results are rewritten
         self.to_server = MessageFramer(client_max_message)
         self.results = ResultMasker(self.masker) if self.masker is not None else None
+        # Masked: the ResultMasker samples rows after masking. Otherwise columns only.
+        self.sample = self.results.sample if self.results is not None else ResultSample(0)
         self.gate = gate
         self.call_used = call_used  # ends a one-call session; returns why
         self.terminate = terminate
@@ -308,6 +316,8 @@ class InspectingRelay:
             for message_type, body in feed(data):
                 if message_type == messages.PARAMETER_STATUS:
                     self._guard_result(message_type, body, b"")
+                elif message_type == messages.ROW_DESCRIPTION:
+                    self._describe(body)
                 for finished in observe(message_type, body):
                     self._statement_finished(finished)
                 complete = complete or completes(message_type)
@@ -331,7 +341,12 @@ class InspectingRelay:
             out: list[bytes] = []
             complete = False
             for message_type, body in feed(data):
-                encoded = mask(message_type, body) if mask else messages.framed(message_type, body)
+                if mask is not None:
+                    encoded = mask(message_type, body)
+                else:
+                    encoded = messages.framed(message_type, body)
+                    if message_type == messages.ROW_DESCRIPTION:
+                        self._describe(body)
                 if self.guard is not None:
                     encoded = self._guard_result(message_type, body, encoded)
                 out.append(encoded)
@@ -367,6 +382,12 @@ class InspectingRelay:
             )
         return encoded
 
+    def _describe(self, body: bytes) -> None:
+        """An unmasked session's RowDescription: its columns for the audit, never rows."""
+        # A malformed one reaches the client as the server sent it; the audit lacks columns.
+        with contextlib.suppress(ProtocolViolation):
+            self.sample.describe(parse_row_description(body))
+
     def _completes_call(self, message_type: int) -> bool:
         return self.gate is not None and self.gate.completes_call(message_type)
 
@@ -381,7 +402,8 @@ class InspectingRelay:
                 if reason not in tally.failures:
                     tally.failures[reason] = 1
                     tally.failed += 1
-        self.chain.statement_finished(self.session, to_statement(finished, tally))
+        shape = self.sample.take()
+        self.chain.statement_finished(self.session, to_statement(finished, tally, shape))
 
 
 def _refusal(decision: HoldDecision, verdict: Verdict) -> tuple[str, str]:
@@ -394,8 +416,13 @@ def _refusal(decision: HoldDecision, verdict: Verdict) -> tuple[str, str]:
     return guarded.INSUFFICIENT_PRIVILEGE, f"{verdict.reason}: approval refused{who}"
 
 
-def to_statement(finished: StatementFinished, masking: MaskingTally | None = None) -> Statement:
-    """The protocol-neutral statement the addons see, with its masking tally if masked."""
+def to_statement(
+    finished: StatementFinished,
+    masking: MaskingTally | None = None,
+    shape: ResultShape = NO_SHAPE,
+) -> Statement:
+    """The protocol-neutral statement the addons see, with its masking tally if masked and
+    its result shape when the relay inspected it."""
     return Statement(
         text=finished.text,
         kind=finished.protocol,
@@ -406,4 +433,6 @@ def to_statement(finished: StatementFinished, masking: MaskingTally | None = Non
         error_message=finished.error_message,
         duration_s=finished.duration_s,
         masking=masking,
+        columns=tuple((column.name, column.type_name, column.type_oid) for column in shape.columns),
+        sample_rows=shape.rows,
     )

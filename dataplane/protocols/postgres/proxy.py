@@ -434,8 +434,9 @@ class PostgresConnection:
         guard = self.session.guard
         if self.session.masker is None and guard is not None and guard.max_rows is None:
             # Guarded, nothing to rewrite in results: bytes pass as read; the framer reads
-            # only the tracker's bodies and ParameterStatus (standard_conforming_strings).
-            wanted = SERVER_TYPES_TRACKED | {messages.PARAMETER_STATUS}
+            # only the tracker's bodies, ParameterStatus (standard_conforming_strings) and
+            # RowDescription (the columns the audit records).
+            wanted = SERVER_TYPES_TRACKED | {messages.PARAMETER_STATUS, messages.ROW_DESCRIPTION}
             self.to_client = MessageFramer(SERVER_MAX_MESSAGE, wanted=frozenset(wanted))
         else:
             self.to_client = MessageFramer(SERVER_MAX_MESSAGE)  # every body: rewritten

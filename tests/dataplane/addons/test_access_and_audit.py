@@ -290,6 +290,41 @@ def test_a_huge_statement_is_cut_but_pinned_by_its_digest(tmp_path: Path) -> Non
     assert payload["statement_truncated"] is True and len(payload["statement_sha256"]) == 64
 
 
+def test_a_statement_event_records_result_columns_and_redacted_sample_rows(
+    tmp_path: Path,
+) -> None:
+    """Sample rows come only from masked sessions; the audit addon redacts them once more."""
+
+    async def scenario(stack: Stack) -> list[dict[str, Any]]:
+        stack.config.update(snapshot(1, grant(60)))
+        session, _, _ = await stack.connect()
+        shaped = Statement(
+            text="select id, email from customers",
+            kind="simple",
+            parameter_count=0,
+            command_tags=("SELECT 2",),
+            rows=2,
+            error_code=None,
+            error_message=None,
+            duration_s=0.0,
+            columns=(("id", "int4", 23), ("email", "text", 25)),
+            sample_rows=(("1", "[EMAIL_ADDRESS]"), ("2", "leaked.person@example.com")),
+        )
+        stack.chain.statement_finished(session, shaped)
+        columns_only = Statement(**{**shaped.__dict__, "sample_rows": ()})
+        stack.chain.statement_finished(session, columns_only)
+        return [event["payload"] for event in (await stack.recorded())[1:3]]
+
+    sampled, unsampled = run(tmp_path, scenario)
+    assert sampled["columns"] == [
+        {"name": "id", "type": "int4", "oid": 23},
+        {"name": "email", "type": "text", "oid": 25},
+    ]
+    assert sampled["sample_rows"][0] == ["1", "[EMAIL_ADDRESS]"]
+    assert "leaked.person@example.com" not in str(sampled["sample_rows"])
+    assert unsampled["columns"] == sampled["columns"] and "sample_rows" not in unsampled
+
+
 def test_a_statement_event_has_the_contract_shape_and_the_time_it_finished(
     tmp_path: Path,
 ) -> None:

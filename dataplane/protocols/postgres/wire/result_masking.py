@@ -41,7 +41,9 @@ makes a CopyData return b"".
 Tallies: the ResultMasker never calls masker.statement_finished(); the proxy does, when the
 StatementTracker reports a statement finished. `take_failures()` returns the reasons of the
 statements this layer ended with an error since the last call, so the proxy can mark that
-statement's audit event (the masker knows only about failures it raised itself).
+statement's audit event (the masker knows only about failures it raised itself). `sample`
+(result_sample) keeps each statement's columns and first rows as sent, masked, for the same
+event; the proxy takes it when the statement finishes.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from dataplane.protocols.postgres.wire.result_bodies import (
     parse_row_description,
     with_changes,
 )
+from dataplane.protocols.postgres.wire.result_sample import SAMPLE_ROWS, ResultSample
 
 MASKING_FAILED_SQLSTATE: Final = "XX000"  # internal_error: nothing the client did wrong
 # Server messages that still reach the client after a failure ended the statement.
@@ -89,6 +92,7 @@ class RowPlan:
 
     functions: tuple[ColumnFunction | None, ...]
     passthrough: bool
+    columns: tuple[Column, ...]  # what the audit's result sample names
 
 
 @dataclass(slots=True)
@@ -168,7 +172,7 @@ class _Shapes:
         plan = self.plans.get(columns)
         if plan is None:
             functions = tuple(column_function(self.masker, *column) for column in columns)
-            plan = RowPlan(functions, all(f is None for f in functions))
+            plan = RowPlan(functions, all(f is None for f in functions), columns)
             if len(self.plans) >= _MAX_CACHED_SHAPES:
                 self.plans.clear()
             self.plans[columns] = plan
@@ -189,6 +193,8 @@ class ResultMasker:
         self._copy: CopyRows | None = None  # a COPY TO STDOUT now streaming
         self._failed = False  # a failure ended the statement: drop until ReadyForQuery
         self._failures: list[str] = []
+        # The first rows of each statement as sent (masked), for its audit event.
+        self.sample = ResultSample(SAMPLE_ROWS)
         self._discarding_until_sync = False
         self._client_in_copy = False
         self._on_client: dict[int, Callable[[bytes], None]] = {
@@ -278,12 +284,16 @@ class ResultMasker:
     def _data_row(self, body: bytes) -> bytes:
         plan = self._plan or self._execute_plan()
         if plan.passthrough:
-            return body
-        try:
-            changes = self._masked_values(plan.functions, body)
-        except (struct.error, IndexError) as error:
-            raise MaskingFailed("a malformed DataRow cannot be inspected") from error
-        return with_changes(body, changes) if changes else body
+            row = body
+        else:
+            try:
+                changes = self._masked_values(plan.functions, body)
+            except (struct.error, IndexError) as error:
+                raise MaskingFailed("a malformed DataRow cannot be inspected") from error
+            row = with_changes(body, changes) if changes else body
+        if self.sample.open:
+            self.sample.row(plan.columns, row)
+        return row
 
     @staticmethod
     def _masked_values(
@@ -386,6 +396,7 @@ class ResultMasker:
 
     def _server_row_description(self, body: bytes) -> None:
         columns = self._columns_of(body)
+        self.sample.describe(columns)
         head = self._head()
         if isinstance(head, _Describe):
             self._queue.popleft()
