@@ -1,5 +1,5 @@
-"""Housekeeping: undecided requests expire and grant ends are recorded, each exactly once;
-snapshots carry grants until they end, with their start and access level."""
+"""Housekeeping: undecided requests and holds expire and grant ends are recorded, each
+exactly once; snapshots carry grants until they end, with their start and access level."""
 
 from __future__ import annotations
 
@@ -22,11 +22,17 @@ from controlplane.agents.revision import config_revision_current
 from controlplane.agents.services import IssuedAgent
 from controlplane.agents.snapshot import agent_snapshot_build
 from controlplane.audit.models import AuditEvent
+from controlplane.guardrails.holds import statement_hold_receive
+from controlplane.guardrails.models import StatementHold
 from controlplane.identities.models import User
 from controlplane.jobs.tasks import housekeeping
+from controlplane.mcp_server.holds import tool_call_hold_create
+from controlplane.mcp_server.models import ToolCallHold
 from controlplane.policies.models import Policy
 from controlplane.resources.models import Resource
 from dataplane.contract import Snapshot
+from tests.controlplane.guardrails.conftest import hold_request
+from tests.controlplane.mcp_server.conftest import rule
 
 
 def _ask(alice: User, appdb: Resource) -> AccessRequest:
@@ -74,6 +80,29 @@ def test_the_housekeeping_task_and_command_run_both_jobs(
     assert housekeeping.apply().get() == {"requests_expired": 0, "grants_ended": 1}
     call_command("run_housekeeping", "--once", stdout=StringIO(), stderr=StringIO())
     assert AuditEvent.objects.filter(action="grant.ended").count() == 1
+
+
+def test_the_command_expires_held_statements_and_tool_calls_as_beat_does(
+    edge: IssuedAgent, agent_smith: User, appdb: Resource
+) -> None:
+    statement_hold_receive(agent=edge.agent, request=hold_request(agent_smith))
+    tool_call_hold_create(
+        identity=agent_smith,
+        on_behalf_of=None,
+        tool="query_database",
+        arguments={"resource": "appdb", "sql": "DELETE FROM orders"},
+        resource=appdb,
+        rule=rule("held-sql", tool="query_database", effect="hold"),
+        correlation_id="",
+    )
+    past = timezone.now() - timedelta(seconds=1)
+    StatementHold.objects.update(expires_at=past)
+    ToolCallHold.objects.update(expires_at=past)
+    for _ in range(2):  # each expires once
+        call_command("run_housekeeping", "--once", stdout=StringIO(), stderr=StringIO())
+    assert StatementHold.objects.get().status == ToolCallHold.objects.get().status == "expired"
+    assert AuditEvent.objects.filter(action="guardrail.hold_expired").count() == 1
+    assert AuditEvent.objects.filter(action="mcp.hold_expired").count() == 1
 
 
 def test_the_snapshot_carries_the_grants_level_and_a_future_start_but_no_ended_grant(

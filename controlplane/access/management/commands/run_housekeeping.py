@@ -5,13 +5,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from controlplane.access.services import access_requests_expire, grants_expire
+from controlplane.jobs.tasks import (
+    housekeeping,
+    statement_holds_expire_task,
+    tool_call_holds_expire_task,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Expire undecided access requests and record ended grants, every --interval "
-        "seconds (what Celery beat does in production; safe to run beside it)."
+        "Expire undecided access requests, held statements and held tool calls, and record "
+        "ended grants, every --interval seconds (Celery beat's tasks, for setups without "
+        "beat; safe to run beside it)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,9 +25,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
-            requests, grants = access_requests_expire(), grants_expire()
-            if requests or grants:
-                self.stderr.write(f"expired {requests} request(s), ended {grants} grant(s)")
+            done = housekeeping_pass()
+            if any(done.values()):
+                self.stderr.write(", ".join(f"{what}: {count}" for what, count in done.items()))
             if options["once"]:
                 return
             time.sleep(options["interval"])
+
+
+def housekeeping_pass() -> dict[str, int]:
+    """One run of each of beat's housekeeping tasks (called in this process, not queued):
+    what each did, by name."""
+    return {
+        **housekeeping(),
+        "statement_holds_expired": statement_holds_expire_task(),
+        "tool_call_holds_expired": tool_call_holds_expire_task(),
+    }
