@@ -12,12 +12,13 @@ Signatures other modules rely on (the resources page calls the second):
         newest first, ``filters`` a SessionFilters (None: no filter)
     sessions_live_for_grant(grant_id) -> QuerySet[SessionRecord]
         the live sessions (no end reported, agent connected) admitted under ``grant_id``
+        (every viewer's: the caller checks who may see the grant)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -59,6 +60,20 @@ def sessions_visible_to(viewer: Any) -> QuerySet[SessionRecord]:
     if not viewer.is_service_account:
         own |= Q(resource__in=_resources_approved_by(viewer))
     return SessionRecord.objects.filter(own)
+
+
+def sessions_live_panel(
+    viewer: Any, *, now: datetime, ended_within: timedelta
+) -> list[SessionRecord]:
+    """The console's live panel: the open sessions ``viewer`` may see (live, or of an agent
+    now offline), and those that ended within ``ended_within`` (so a row turns "ended"
+    before it leaves), oldest start first."""
+    recent = Q(ended_at__isnull=True) | Q(ended_at__gte=now - ended_within)
+    records = sessions_visible_to(viewer).filter(recent).select_related("agent")
+    return list(records.order_by("started_at", "id")[:LIVE_PANEL_LIMIT])
+
+
+LIVE_PANEL_LIMIT = 200
 
 
 def sessions_live_for_grant(grant_id: UUID | str) -> QuerySet[SessionRecord]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,7 @@ from controlplane.agents.revision import agent_group
 from controlplane.audit.services import audit_event_record
 from controlplane.identities.models import User
 from controlplane.identities.permissions import is_admin, is_auditor
+from controlplane.policies.models import Policy
 from controlplane.policies.selectors import may_approve, policy_for
 from controlplane.resources.models import Resource
 from controlplane.sessions.actions import SessionAction
@@ -70,6 +72,32 @@ def may_terminate(*, actor: Any, record: SessionRecord) -> bool:
     resource = Resource.objects.filter(name=record.resource).first()
     policy = policy_for(resource=resource) if resource is not None else None
     return policy is not None and may_approve(identity=actor, policy=policy)
+
+
+@dataclass(frozen=True)
+class Terminable:
+    """Which sessions a viewer may end, worked out once per page (``may_terminate``'s rule
+    for many rows at once): every one, or those on the named resources."""
+
+    every: bool
+    resources: frozenset[str] = frozenset()
+
+    def __contains__(self, record: SessionRecord) -> bool:
+        return self.every or record.resource in self.resources
+
+
+def sessions_terminable_by(actor: Any) -> Terminable:
+    """The ``Terminable`` of ``actor`` (nobody's sessions, for a read-only viewer)."""
+    if not (actor and actor.is_authenticated and actor.is_active) or actor.is_service_account:
+        return Terminable(every=False)
+    if is_admin(actor):
+        return Terminable(every=True)
+    if is_auditor(actor):
+        return Terminable(every=False)
+    names = Policy.objects.filter(approver_groups__user=actor).values_list(
+        "resource__name", flat=True
+    )
+    return Terminable(every=False, resources=frozenset(names))
 
 
 def _payload(record: SessionRecord, reason: str) -> dict[str, Any]:

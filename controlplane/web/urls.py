@@ -3,7 +3,7 @@ held statements (/holds/), and the person's own grants and gateway tokens (/acce
 
 from django.urls import path
 
-from controlplane.web import access_views, hold_views, views
+from controlplane.web import access_views, hold_views, sessions_views, views
 
 app_name = "web"
 
@@ -46,4 +46,11 @@ urlpatterns = [
     path("access/", access_views.my_access, name="my_access"),
     path("access/grants", access_views.my_access_grants, name="my_access_grants"),
     path("access/token", access_views.gateway_token, name="gateway_token"),
+    path("sessions/", sessions_views.sessions, name="sessions"),
+    path("sessions/live", sessions_views.sessions_live, name="sessions_live"),
+    path(
+        "sessions/<str:session_id>/terminate",
+        sessions_views.session_terminate_view,
+        name="session_terminate",
+    ),
 ]

@@ -29,9 +29,7 @@ Wire = Callable[..., WireEvent]
 
 def actor_of(user: User, *, on_behalf_of: User | None = None) -> Actor:
     principal = actor_of(on_behalf_of) if on_behalf_of is not None else None
-    return Actor(
-        sub=str(user.pk), kind=user.kind, name=user.get_username(), on_behalf_of=principal
-    )
+    return Actor(sub=str(user.pk), kind=user.kind, name=user.get_username(), on_behalf_of=principal)
 
 
 def wire_event(
@@ -65,12 +63,19 @@ def session_events(
     statements: int = 2,
     end: bool = True,
     grant: str = "g-1",
+    base: datetime = T0,
 ) -> list[WireEvent]:
-    """A whole session: start, ``statements`` statements, and (if ``end``) its end."""
+    """A whole session: start, ``statements`` statements, and (if ``end``) its end; event
+    ``seq`` happens ``seq`` seconds after ``base``."""
+
+    def at(seq: int) -> datetime:
+        return base + timedelta(seconds=seq)
+
     events = [
         wire_event(
             first_seq,
             "session.start",
+            at=at(first_seq),
             session=session,
             actor=actor,
             payload={"client_address": "10.0.0.7:5555", "grant": grant, "tls": True},
@@ -81,6 +86,7 @@ def session_events(
             wire_event(
                 first_seq + 1 + n,
                 "statement",
+                at=at(first_seq + 1 + n),
                 session=session,
                 actor=actor,
                 payload={"statement": "SELECT 1", "masked": {"EMAIL_ADDRESS": 2}},
@@ -91,6 +97,7 @@ def session_events(
             wire_event(
                 first_seq + 1 + statements,
                 "session.end",
+                at=at(first_seq + 1 + statements),
                 session=session,
                 actor=actor,
                 payload={"reason": "client disconnected", "statements": statements},

@@ -104,7 +104,9 @@ def test_the_masking_summary_counts_values_statements_did_not_report(
     actor = actor_of(alice)
     events = session_events(1, "s-1", actor, statements=1, end=False)
     events.append(
-        wire_event(3, "masking.applied", session="s-1", actor=actor, payload={"entities": {"PERSON": 9}})
+        wire_event(
+            3, "masking.applied", session="s-1", actor=actor, payload={"entities": {"PERSON": 9}}
+        )
     )
     ingest(events)
     assert SessionRecord.objects.get().masked_values == 9
