@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("controlplane.guardrails.urls")),
     path("", include("controlplane.mcp_server.urls")),
     path("", include("controlplane.audit.urls")),
+    path("", include("controlplane.sessions.urls")),
     path("", include("controlplane.audit.export.urls")),
     path("", include("controlplane.federation.urls")),
     path("", include("controlplane.execution.urls")),
