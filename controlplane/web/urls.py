@@ -3,7 +3,7 @@ held statements (/holds/), and the person's own grants and gateway tokens (/acce
 
 from django.urls import path
 
-from controlplane.web import access_views, hold_views, sessions_views, views
+from controlplane.web import access_views, hold_views, replay_views, sessions_views, views
 
 app_name = "web"
 
@@ -42,6 +42,11 @@ urlpatterns = [
         "holds/tool-calls/<uuid:hold_id>/decide",
         hold_views.tool_call_hold_decide,
         name="tool_call_hold_decide",
+    ),
+    path("sessions/<str:session_id>/", replay_views.session_detail, name="session_detail"),
+    path("sessions/<str:session_id>/cast", replay_views.session_cast_view, name="session_cast"),
+    path(
+        "sessions/<str:session_id>/proofs", replay_views.session_proofs_view, name="session_proofs"
     ),
     path("access/", access_views.my_access, name="my_access"),
     path("access/grants", access_views.my_access_grants, name="my_access_grants"),

@@ -40,6 +40,12 @@ class Action(StrEnum):
     # llm resource (model, masked prompt and completion, tool calls, usage).
     HTTP_REQUEST = "http.request"
     LLM_CALL = "llm.call"
+    # A terminal session's recording (SSH, Kubernetes exec; no producer yet), one event per
+    # chunk of output: payload {"v": 1, "t": seconds since the session started, "data":
+    # the masked text}; and the window size: {"v": 1, "t": ..., "cols": int, "rows": int}.
+    # The console replays them as asciicast v2 (controlplane/web/replay/cast.py).
+    TERMINAL_OUTPUT = "terminal.output"
+    TERMINAL_RESIZE = "terminal.resize"
 
 
 @dataclass(frozen=True)
