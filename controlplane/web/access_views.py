@@ -10,39 +10,32 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from controlplane.access.models import AccessRequest, Grant
+from controlplane.access.models import AccessRequest
 from controlplane.access.selectors import (
     access_requests_awaiting,
     access_requests_visible_to,
-    grant_get,
 )
 from controlplane.access.services import (
     access_request_approve,
-    access_request_create,
     access_request_deny,
     access_request_withdraw,
-    grant_revoke,
 )
 from controlplane.identities.tokens import gateway_token_mint
 from controlplane.resources.models import Resource
 from controlplane.web.config import agent_public_http_address_from_env, url_host
-from controlplane.web.forms import AccessRequestForm, DecisionForm, TokenForm
+from controlplane.web.forms import DecisionForm, TokenForm
 from controlplane.web.pages import is_htmx, page
 from controlplane.web.roles import console_roles
 from controlplane.web.selectors import (
     access_requests_decided_by,
-    access_requests_of,
     grants_active_of,
     grants_revocable_by,
-    policies_requestable_by,
 )
 from controlplane.web.writes import Refusal, answer, attempt
 
@@ -52,34 +45,7 @@ DECISIONS: dict[str, Callable[..., AccessRequest]] = {
 }
 
 
-# -- resources and my requests ---------------------------------------------------------------
-@require_GET
-@login_required
-def resources(request: HttpRequest) -> HttpResponse:
-    return _resources_page(request)
-
-
-@require_POST
-@login_required
-def access_request_new(request: HttpRequest, resource_name: str) -> HttpResponse:
-    policy = policies_requestable_by(user=request.user).filter(resource__name=resource_name).first()
-    if policy is None:
-        raise Http404("no such resource you may request")
-    form = AccessRequestForm(request.POST, policy=policy)
-    if form.is_valid() and _service_call(
-        form,
-        access_request_create,
-        actor=request.user,
-        resource=policy.resource,
-        duration=form.duration,
-        access_level=form.cleaned_data["access_level"],
-        reason=form.cleaned_data["reason"],
-    ):
-        messages.success(request, f"Requested {policy.resource.name}: waiting for approval.")
-        return redirect("web:resources")
-    return _resources_page(request, bound=form, status=400)
-
-
+# -- my requests ---------------------------------------------------------------------------------
 @require_POST
 @login_required
 def access_request_withdraw_view(request: HttpRequest, request_id: UUID) -> HttpResponse:
@@ -94,27 +60,6 @@ def access_request_withdraw_view(request: HttpRequest, request_id: UUID) -> Http
         fallback="web:resources",
         changed="requests-changed",
     )
-
-
-@require_GET
-@login_required
-def my_requests(request: HttpRequest) -> HttpResponse:
-    """The rows of the person's own requests, for polling (statuses change elsewhere)."""
-    context = {"my_requests": access_requests_of(user=request.user)}
-    return page(request, "web/partials/my_request_rows.html", context)
-
-
-def _resources_page(
-    request: HttpRequest, *, bound: AccessRequestForm | None = None, status: int = 200
-) -> HttpResponse:
-    offers = [
-        bound
-        if bound is not None and bound.policy.pk == policy.pk
-        else AccessRequestForm(policy=policy)
-        for policy in policies_requestable_by(user=request.user)
-    ]
-    context = {"offers": offers, "my_requests": access_requests_of(user=request.user)}
-    return page(request, "web/resources.html", context, status=status)
 
 
 # -- approvals --------------------------------------------------------------------------------
@@ -159,22 +104,6 @@ def access_request_decide(request: HttpRequest, request_id: UUID) -> HttpRespons
         error,
         success=f"{who}: {access_request.get_status_display().lower()}.",
         fragment=("web/partials/decided_row.html", {"item": access_request}),
-        fallback="web:approvals",
-        changed="inbox-changed",
-    )
-
-
-@require_POST
-@login_required
-def grant_revoke_view(request: HttpRequest, grant_id: UUID) -> HttpResponse:
-    grant = _grant_or_404(grant_id)
-    error = attempt(grant_revoke, actor=request.user, grant=grant, reason="revoked in the console")
-    grant.refresh_from_db()
-    return answer(
-        request,
-        error,
-        success=f"{grant.identity.get_username()}'s grant on {grant.resource.name} revoked.",
-        fragment=("web/partials/revoked_row.html", {"grant": grant}),
         fallback="web:approvals",
         changed="inbox-changed",
     )
@@ -253,29 +182,3 @@ def _visible_request(request: HttpRequest, request_id: UUID) -> AccessRequest:
         return access_requests_visible_to(user=request.user).get(pk=request_id)
     except AccessRequest.DoesNotExist:
         raise Http404("no such access request") from None
-
-
-def _grant_or_404(grant_id: UUID) -> Grant:
-    try:
-        return grant_get(grant_id=grant_id)
-    except Grant.DoesNotExist:
-        raise Http404("no such grant") from None
-
-
-def _service_call(form: AccessRequestForm, service: Callable[..., object], **kwargs: Any) -> bool:
-    """Call ``service``; put its refusal on ``form`` (by field where it names one)."""
-    try:
-        service(**kwargs)
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc))
-    except ValidationError as exc:
-        for field, errors in _field_errors(exc).items():
-            form.add_error(field if field in form.fields else None, errors)
-    return not form.errors
-
-
-def _field_errors(exc: ValidationError) -> dict[str, list[str]]:
-    renamed = {"duration": "duration_minutes"}
-    if hasattr(exc, "error_dict"):
-        return {renamed.get(k, k): v for k, v in exc.message_dict.items()}
-    return {"__all__": exc.messages}

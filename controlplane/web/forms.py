@@ -51,3 +51,17 @@ class DecisionForm(forms.Form):
 
 class TokenForm(forms.Form):
     resource = forms.CharField(max_length=63)
+
+
+class GrantFilterForm(forms.Form):
+    """The grants page's filter bar (GET): which grants (active, past or both) on which
+    resource ("" = any)."""
+
+    STATES = [("", "Active and past"), ("active", "Active"), ("past", "Past")]
+
+    state = forms.ChoiceField(label="Show", choices=STATES, required=False)
+    resource = forms.ChoiceField(label="Resource", required=False)
+
+    def __init__(self, *args: Any, resource_names: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, auto_id="filter_%s", **kwargs)
+        self.fields["resource"].choices = [("", "Any resource")] + [(n, n) for n in resource_names]

@@ -3,7 +3,14 @@ held statements (/holds/), and the person's own grants and gateway tokens (/acce
 
 from django.urls import path
 
-from controlplane.web import access_views, hold_views, replay_views, sessions_views, views
+from controlplane.web import (
+    access_views,
+    hold_views,
+    replay_views,
+    resource_views,
+    sessions_views,
+    views,
+)
 
 app_name = "web"
 
@@ -11,13 +18,16 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
-    path("resources/", access_views.resources, name="resources"),
-    path("resources/requests", access_views.my_requests, name="my_requests"),
+    path("resources/", resource_views.resources, name="resources"),
+    path("resources/requests", resource_views.my_requests, name="my_requests"),
+    path("resources/<slug:name>/", resource_views.resource_detail, name="resource_detail"),
     path(
         "resources/<slug:resource_name>/request",
-        access_views.access_request_new,
+        resource_views.access_request_new,
         name="access_request_new",
     ),
+    path("grants/", resource_views.grants, name="grants"),
+    path("grants/<uuid:grant_id>/row", resource_views.grant_row, name="grant_row"),
     path(
         "requests/<uuid:request_id>/withdraw",
         access_views.access_request_withdraw_view,
@@ -30,7 +40,7 @@ urlpatterns = [
         access_views.access_request_decide,
         name="access_request_decide",
     ),
-    path("grants/<uuid:grant_id>/revoke", access_views.grant_revoke_view, name="grant_revoke"),
+    path("grants/<uuid:grant_id>/revoke", resource_views.grant_revoke_view, name="grant_revoke"),
     path("holds/", hold_views.holds, name="holds"),
     path("holds/list", hold_views.holds_list, name="holds_list"),
     path(

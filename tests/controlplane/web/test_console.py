@@ -53,19 +53,20 @@ def grant(pending: AccessRequest, erin: User) -> Grant:
 def test_alice_sees_the_resources_her_policy_lets_her_request(
     developer_alice: User, appdb_policy: Policy
 ) -> None:
-    page = signed_in(developer_alice).get("/resources/").content.decode()
-    assert 'id="resource-appdb"' in page
+    listed = signed_in(developer_alice).get("/resources/").content.decode()
+    assert 'id="resource-appdb"' in listed and 'href="/resources/appdb/"' in listed
+    page = signed_in(developer_alice).get("/resources/appdb/").content.decode()
     assert '<option value="read-only" selected>' in page and "read-write" in page
     assert 'max="60"' in page  # the policy's hour, in minutes
     assert 'for="id_appdb_reason">Reason</label>' in page
 
 
-def test_someone_the_policy_does_not_name_sees_no_resources(
-    carol: User, appdb_policy: Policy
-) -> None:
-    page = signed_in(carol).get("/resources/").content.decode()
+def test_someone_the_policy_does_not_name_sees_no_resources(appdb_policy: Policy) -> None:
+    mallory = User.objects.create_user(username="mallory")
+    page = signed_in(mallory).get("/resources/").content.decode()
     assert 'id="no-resources"' in page and "resource-appdb" not in page
-    response = signed_in(carol).post(
+    assert signed_in(mallory).get("/resources/appdb/").status_code == 404
+    response = signed_in(mallory).post(
         "/resources/appdb/request",
         {"access_level": "read-only", "duration_minutes": 2, "reason": "curious"},
     )
@@ -81,14 +82,14 @@ def test_alice_requests_two_minutes_of_read_only_and_sees_it_pending(
         "/resources/appdb/request",
         {"access_level": "read-only", "duration_minutes": 2, "reason": "investigate ticket 42"},
     )
-    assert response.status_code == 302 and response["Location"] == "/resources/"
+    assert response.status_code == 302 and response["Location"] == "/resources/appdb/"
     request = AccessRequest.objects.get()
     assert (request.requester, request.access_level, request.duration_seconds) == (
         developer_alice,
         "read-only",
         120,
     )
-    page = client.get("/resources/").content.decode()
+    page = client.get("/resources/appdb/").content.decode()
     assert "Pending" in page and "investigate ticket 42" in page and "2 min" in page
     assert AuditEvent.objects.filter(action="access_request.created").count() == 1
 
@@ -210,7 +211,7 @@ def test_decisions_are_gets_never(erin: User, pending: AccessRequest) -> None:
 # -- revoking --------------------------------------------------------------------------------
 def test_erin_revokes_the_grant_she_approved(erin: User, grant: Grant) -> None:
     response = signed_in(erin).post(f"/grants/{grant.pk}/revoke", **HTMX)
-    assert response.status_code == 200 and "revoked" in response.content.decode()
+    assert response.status_code == 200 and "Revoked" in response.content.decode()
     grant.refresh_from_db()
     assert grant.revoked_by == erin
     assert AuditEvent.objects.get(action="grant.revoked").payload["revoked_as"] == "approver"
@@ -227,7 +228,7 @@ def test_people_who_did_not_approve_it_cannot_revoke(
 
 
 def test_administrators_see_and_revoke_every_grant(bob: User, grant: Grant) -> None:
-    assert f'id="grant-{grant.pk}"' in signed_in(bob).get("/approvals/").content.decode()
+    assert f'id="grant-{grant.pk}"' in signed_in(bob).get("/grants/").content.decode()
     response = signed_in(bob).post(f"/grants/{grant.pk}/revoke")
     assert response.status_code == 302
     grant.refresh_from_db()
