@@ -5,6 +5,8 @@ from django.urls import path
 
 from controlplane.web import (
     access_views,
+    agents_views,
+    audit_views,
     hold_views,
     replay_views,
     resource_views,
@@ -68,4 +70,9 @@ urlpatterns = [
         sessions_views.session_terminate_view,
         name="session_terminate",
     ),
+    path("audit/", audit_views.audit, name="audit"),
+    path("audit/verify", audit_views.audit_verify, name="audit_verify"),
+    path("audit/export", audit_views.audit_export, name="audit_export"),
+    path("audit/evidence", audit_views.audit_evidence, name="audit_evidence"),
+    path("agents/", agents_views.agents, name="agents"),
 ]
