@@ -51,6 +51,12 @@ class ReplayStep:
         return f"{self.offset_ms / 1000:.3f}"
 
     @property
+    def fields(self) -> list[tuple[str, Any]]:
+        """The payload as (name, value) pairs (templates cannot say ``payload.items``
+        safely: a key named "items" or "values" would win over the method)."""
+        return [(name, value) for name, value in self.payload.items() if name != "correlation_id"]
+
+    @property
     def failed(self) -> bool:
         return bool(self.payload.get("error")) or self.action == Action.GUARDRAIL_DENIED
 

@@ -186,6 +186,7 @@ def test_verdicts_and_errors_show_rule_reason_and_sqlstate(db_session: str, caro
     assert "guardrail.denied: no-drop" in html and "DROP is denied" in html
     assert "23505" in html and "duplicate key value" in html
     assert "client disconnected" in html
+    assert "dict_values" not in html and "dict_items" not in html  # payload keys, not methods
 
 
 def test_without_javascript_all_steps_are_listed_and_controls_are_labelled(
