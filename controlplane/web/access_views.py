@@ -5,44 +5,31 @@ POSTs with CSRF; htmx requests get the fragment that changed, plain form posts a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from controlplane.access.models import AccessRequest
 from controlplane.access.selectors import (
-    access_requests_awaiting,
     access_requests_visible_to,
 )
 from controlplane.access.services import (
-    access_request_approve,
-    access_request_deny,
     access_request_withdraw,
 )
 from controlplane.identities.tokens import gateway_token_mint
 from controlplane.resources.models import Resource
 from controlplane.web.config import agent_public_http_address_from_env, url_host
-from controlplane.web.forms import DecisionForm, TokenForm
+from controlplane.web.forms import TokenForm
 from controlplane.web.pages import is_htmx, page
-from controlplane.web.roles import console_roles
 from controlplane.web.selectors import (
-    access_requests_decided_by,
     grants_active_of,
-    grants_revocable_by,
 )
-from controlplane.web.writes import Refusal, answer, attempt
-
-DECISIONS: dict[str, Callable[..., AccessRequest]] = {
-    "approve": access_request_approve,
-    "deny": access_request_deny,
-}
+from controlplane.web.writes import answer, attempt
 
 
 # -- my requests ---------------------------------------------------------------------------------
@@ -59,53 +46,6 @@ def access_request_withdraw_view(request: HttpRequest, request_id: UUID) -> Http
         fragment=("web/partials/my_request_row.html", {"item": access_request}),
         fallback="web:resources",
         changed="requests-changed",
-    )
-
-
-# -- approvals --------------------------------------------------------------------------------
-@require_GET
-@login_required
-def approvals(request: HttpRequest) -> HttpResponse:
-    _require_approver(request)
-    return page(request, "web/approvals.html", _inbox_context(request))
-
-
-@require_GET
-@login_required
-def approvals_inbox(request: HttpRequest) -> HttpResponse:
-    """The inbox's sections alone, for polling and for refreshing after a decision."""
-    _require_approver(request)
-    return page(request, "web/partials/inbox.html", _inbox_context(request))
-
-
-def _inbox_context(request: HttpRequest) -> dict[str, Any]:
-    return {
-        "pending": access_requests_awaiting(approver=request.user),
-        "decided": access_requests_decided_by(approver=request.user),
-        "revocable": grants_revocable_by(user=request.user),
-    }
-
-
-@require_POST
-@login_required
-def access_request_decide(request: HttpRequest, request_id: UUID) -> HttpResponse:
-    _require_approver(request)
-    access_request = _visible_request(request, request_id)
-    form = DecisionForm(request.POST)
-    error: Refusal | None = Refusal("choose approve or deny", 400)
-    if form.is_valid():
-        decide = DECISIONS[form.cleaned_data["decision"]]
-        comment = form.cleaned_data["comment"]
-        error = attempt(decide, actor=request.user, request=access_request, comment=comment)
-    access_request.refresh_from_db()
-    who = f"{access_request.requester.get_username()}'s request for {access_request.resource.name}"
-    return answer(
-        request,
-        error,
-        success=f"{who}: {access_request.get_status_display().lower()}.",
-        fragment=("web/partials/decided_row.html", {"item": access_request}),
-        fallback="web:approvals",
-        changed="inbox-changed",
     )
 
 
@@ -172,11 +112,6 @@ def _my_access_context(request: HttpRequest) -> dict[str, Any]:
 
 
 # -- shared -------------------------------------------------------------------------------------
-def _require_approver(request: HttpRequest) -> None:
-    if not console_roles(request.user).approver:
-        raise PermissionDenied("the approvals inbox is for approvers")
-
-
 def _visible_request(request: HttpRequest, request_id: UUID) -> AccessRequest:
     try:
         return access_requests_visible_to(user=request.user).get(pk=request_id)

@@ -17,6 +17,13 @@ class ConsoleRoles:
     approver: bool
     auditor: bool
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The roles to show next to the person's name ("requester" when none)."""
+        held = ("admin", self.admin), ("approver", self.approver and not self.admin)
+        named = tuple(name for name, has in (*held, ("auditor", self.auditor)) if has)
+        return named or ("requester",)
+
 
 def console_roles(user: Any) -> ConsoleRoles:
     """The roles ``user`` holds anywhere (an approver of at least one policy, say)."""

@@ -50,6 +50,11 @@ def access_requests_of(*, user: User, resource: str = "") -> QuerySet[AccessRequ
     return requests[:HISTORY_LIMIT]
 
 
+def access_requests_pending_of(*, user: User) -> QuerySet[AccessRequest]:
+    """``user``'s requests still waiting for a decision, oldest first."""
+    return access_requests_all().filter(requester=user).pending().order_by("created_at", "id")
+
+
 def access_requests_decided_by(*, approver: User) -> QuerySet[AccessRequest]:
     """Requests ``approver`` approved or denied, newest first."""
     decided = access_requests_all().filter(approvals__approver=approver).distinct()

@@ -1,13 +1,15 @@
-"""The console: sign-in and home, requests (/resources/), the approvals inbox (/approvals/),
-held statements (/holds/), and the person's own grants and gateway tokens (/access/)."""
+"""The console: sign-in and home, resources and requests (/resources/), grants (/grants/),
+the approver's inbox (/inbox/: requests, held statements and tool calls; /approvals/ and
+/holds/ lead there), and the person's own grants and gateway tokens (/access/)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from controlplane.web import (
     access_views,
     agents_views,
     audit_views,
-    hold_views,
+    inbox_views,
     replay_views,
     resource_views,
     sessions_views,
@@ -18,6 +20,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("home/access", views.home_access, name="home_access"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
     path("resources/", resource_views.resources, name="resources"),
@@ -35,24 +38,27 @@ urlpatterns = [
         access_views.access_request_withdraw_view,
         name="access_request_withdraw",
     ),
-    path("approvals/", access_views.approvals, name="approvals"),
-    path("approvals/inbox", access_views.approvals_inbox, name="approvals_inbox"),
+    path("inbox/", inbox_views.inbox, name="inbox"),
+    path("inbox/items", inbox_views.inbox_items, name="inbox_items"),
+    path("inbox/history", inbox_views.inbox_decisions, name="inbox_decisions"),
+    path("inbox/count", inbox_views.inbox_count, name="inbox_count"),
+    # The inbox's former pages.
+    path("approvals/", RedirectView.as_view(pattern_name="web:inbox"), name="approvals"),
+    path("holds/", RedirectView.as_view(pattern_name="web:inbox"), name="holds"),
     path(
         "requests/<uuid:request_id>/decide",
-        access_views.access_request_decide,
+        inbox_views.access_request_decide,
         name="access_request_decide",
     ),
     path("grants/<uuid:grant_id>/revoke", resource_views.grant_revoke_view, name="grant_revoke"),
-    path("holds/", hold_views.holds, name="holds"),
-    path("holds/list", hold_views.holds_list, name="holds_list"),
     path(
         "holds/<uuid:hold_id>/decide",
-        hold_views.statement_hold_decide,
+        inbox_views.statement_hold_decide,
         name="statement_hold_decide",
     ),
     path(
         "holds/tool-calls/<uuid:hold_id>/decide",
-        hold_views.tool_call_hold_decide,
+        inbox_views.tool_call_hold_decide,
         name="tool_call_hold_decide",
     ),
     path("sessions/<str:session_id>/", replay_views.session_detail, name="session_detail"),

@@ -1,5 +1,5 @@
 """Thin views: sign-in and sign-out go through django.contrib.auth (whose backends call the
-identities services); pages read through selectors."""
+identities services); the home page reads through selectors."""
 
 from __future__ import annotations
 
@@ -17,13 +17,30 @@ from controlplane.identities.local_login import local_login_enabled
 from controlplane.identities.oidc.library import oidc_config
 from controlplane.identities.signin import identity_sign_out_record
 from controlplane.web.pages import page
+from controlplane.web.selectors import access_requests_pending_of, grants_active_of
 
 
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Home: the person's access now (grants counting down, pending requests), and for
+    approvers how many items wait in their inbox."""
     groups = sorted(request.user.groups.values_list("name", flat=True))
-    return page(request, "web/home.html", {"groups": groups})
+    return page(request, "web/home.html", {"groups": groups, **_home_access(request)})
+
+
+@require_GET
+@login_required
+def home_access(request: HttpRequest) -> HttpResponse:
+    """Home's access sections alone, for polling (a request approved elsewhere shows up)."""
+    return page(request, "web/home/access.html", _home_access(request))
+
+
+def _home_access(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "grants": grants_active_of(user=request.user),
+        "pending": access_requests_pending_of(user=request.user),
+    }
 
 
 @require_http_methods(["GET", "POST"])

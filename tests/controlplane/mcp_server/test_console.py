@@ -1,4 +1,4 @@
-"""Held tool calls on the console's /holds/ page: an approver reads the exact arguments, who
+"""Held tool calls in the console's inbox (/inbox/): an approver reads the exact arguments, who
 called and for whom, and approves or denies with a CSRF-protected POST; the person an agent
 acts for, and anyone who is not an approver, cannot."""
 
@@ -44,7 +44,7 @@ def held(agent_smith: User, alice: User, appdb: Resource, appdb_policy: Policy) 
 def test_the_approver_sees_the_exact_arguments_who_for_whom_and_where(
     erin: User, held: ToolCallHold
 ) -> None:
-    html = signed_in(erin).get("/holds/").content.decode()
+    html = signed_in(erin).get("/inbox/").content.decode()
     # Escaped, never interpreted: the approver reads the statement that will run.
     assert "DELETE FROM orders WHERE note = &#x27;&lt;b&gt;old&lt;/b&gt;&#x27;" in html
     for shown in ("query_database", "agent-smith", "for alice", "appdb", "held-sql"):
@@ -54,14 +54,14 @@ def test_the_approver_sees_the_exact_arguments_who_for_whom_and_where(
 
 def test_approving_with_csrf_runs_the_service(erin: User, held: ToolCallHold) -> None:
     client = signed_in(erin, csrf=True)
-    page = client.get("/holds/").content.decode()
+    page = client.get("/inbox/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     url = f"/holds/tool-calls/{held.pk}/decide"
     assert client.post(url, {"decision": "approve"}).status_code == 403  # no CSRF token
     response = client.post(url, {"decision": "approve", "csrfmiddlewaretoken": token}, **HTMX)
     assert response.status_code == 200
-    assert "agent-smith&#x27;s query_database call: Approved." in response.content.decode()
-    assert "No tool calls are waiting for you." in response.content.decode()
+    assert "agent-smith's query_database call:" in response.content.decode()
+    assert "No tool calls are waiting for you." in client.get("/inbox/items").content.decode()
     assert ToolCallHold.objects.get().decided_by == erin
 
 
@@ -77,7 +77,7 @@ def test_the_person_acted_for_sees_nothing_and_cannot_decide(
 ) -> None:
     alice.is_staff = True
     alice.save()
-    html = signed_in(alice).get("/holds/").content.decode()
+    html = signed_in(alice).get("/inbox/").content.decode()
     assert "No tool calls are waiting for you." in html
     url = f"/holds/tool-calls/{held.pk}/decide"
     assert signed_in(alice).post(url, {"decision": "approve"}, **HTMX).status_code == 403
@@ -88,7 +88,7 @@ def test_people_who_are_not_approvers_get_no_page(
     developer_alice: User, held: ToolCallHold
 ) -> None:
     client = signed_in(developer_alice)
-    assert client.get("/holds/").status_code == 403
+    assert client.get("/inbox/").status_code == 403
     assert (
         client.post(f"/holds/tool-calls/{held.pk}/decide", {"decision": "approve"}).status_code
         == 403

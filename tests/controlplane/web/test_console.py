@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
-from controlplane.access.models import AccessRequest, Approval, Grant
+from controlplane.access.models import AccessRequest, Grant
 from controlplane.access.services import access_request_approve, access_request_create
 from controlplane.audit.models import AuditEvent
 from controlplane.identities.models import User
@@ -130,82 +130,6 @@ def test_alice_withdraws_a_pending_request_in_place(
 
 def test_no_one_else_withdraws_alices_request(carol: User, pending: AccessRequest) -> None:
     assert signed_in(carol).post(f"/requests/{pending.pk}/withdraw").status_code == 404
-
-
-# -- approvals ----------------------------------------------------------------------------------
-def test_the_inbox_is_for_approvers_only(
-    developer_alice: User, erin: User, pending: AccessRequest
-) -> None:
-    assert signed_in(developer_alice).get("/approvals/").status_code == 403
-    assert 'href="/approvals/"' not in signed_in(developer_alice).get("/").content.decode()
-
-    page = signed_in(erin).get("/approvals/").content.decode()
-    assert 'href="/approvals/"' in page
-    row = page[page.index(f'id="request-{pending.pk}"') :]
-    for shown in ("alice", "appdb", "read-only", "2 min", "investigate ticket 42", "Approve"):
-        assert shown in row
-    assert 'hx-trigger="every 2s [gatehouseIdle()], inbox-changed from:body"' in page
-
-
-def test_erin_approves_with_a_comment_and_the_row_updates_in_place(
-    erin: User, pending: AccessRequest
-) -> None:
-    response = signed_in(erin).post(
-        f"/requests/{pending.pk}/decide", {"decision": "approve", "comment": "go ahead"}, **HTMX
-    )
-    assert response.status_code == 200
-    assert "Approved" in response.content.decode()
-    events = json.loads(response["HX-Trigger"])
-    assert events["inbox-changed"] is True
-    assert "alice's request for appdb: approved" in events["gatehouse-status"]["message"]
-    approval = Approval.objects.get(request=pending)
-    assert (approval.approver, approval.comment) == (erin, "go ahead")
-    grant = Grant.objects.get(request=pending)
-    assert grant.access_level == "read-only"
-
-    inbox = signed_in(erin).get("/approvals/inbox").content.decode()
-    assert "Nothing is waiting for you." in inbox
-    assert f'id="decided-{pending.pk}"' in inbox and "go ahead" in inbox
-    assert f'id="grant-{grant.pk}"' in inbox  # she may revoke what she approved
-
-
-def test_erin_denies_without_javascript(erin: User, pending: AccessRequest) -> None:
-    client = signed_in(erin)
-    response = client.post(f"/requests/{pending.pk}/decide", {"decision": "deny"})
-    assert response.status_code == 302 and response["Location"] == "/approvals/"
-    pending.refresh_from_db()
-    assert pending.status == AccessRequest.Status.DENIED
-    assert "request for appdb: denied" in client.get("/approvals/").content.decode()
-
-
-def test_deciding_twice_shows_the_refusal_in_the_row(
-    erin: User, frank: User, pending: AccessRequest
-) -> None:
-    signed_in(frank).post(f"/requests/{pending.pk}/decide", {"decision": "deny"})
-    response = signed_in(erin).post(
-        f"/requests/{pending.pk}/decide", {"decision": "approve"}, **HTMX
-    )
-    assert response.status_code == 409
-    assert 'role="alert"' in response.content.decode()
-    assert "no longer pending" in json.loads(response["HX-Trigger"])["gatehouse-status"]["message"]
-    assert not Grant.objects.exists()
-
-
-def test_a_decision_needs_the_csrf_token(erin: User, pending: AccessRequest) -> None:
-    client = signed_in(erin, csrf=True)
-    assert client.post(f"/requests/{pending.pk}/decide", {"decision": "approve"}).status_code == 403
-    token = str(client.get("/approvals/").context["csrf_token"])
-    response = client.post(
-        f"/requests/{pending.pk}/decide",
-        {"decision": "approve"},
-        HTTP_X_CSRFTOKEN=token,  # how htmx sends it (hx-headers on <body>)
-        **HTMX,
-    )
-    assert response.status_code == 200
-
-
-def test_decisions_are_gets_never(erin: User, pending: AccessRequest) -> None:
-    assert signed_in(erin).get(f"/requests/{pending.pk}/decide").status_code == 405
 
 
 # -- revoking --------------------------------------------------------------------------------
