@@ -5,12 +5,10 @@ approver role of each hold's resource)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -20,89 +18,28 @@ from rest_framework.views import APIView
 from controlplane.api.inputs import validated_input
 from controlplane.api.pagination import PagePagination, paginated_response
 from controlplane.guardrails.holds import statement_hold_approve, statement_hold_deny
-from controlplane.guardrails.models import GuardrailPolicy, StatementHold
+from controlplane.guardrails.models import StatementHold
 from controlplane.guardrails.selectors import (
-    guardrail_policies_list,
-    guardrail_policy_get,
     statement_holds_visible_to,
 )
 from controlplane.guardrails.serializers import GuardrailPolicySerializer, StatementHoldSerializer
-from controlplane.guardrails.services import (
-    GuardrailPolicySpec,
-    guardrail_policy_create,
-    guardrail_policy_delete,
-    guardrail_policy_spec_of,
-    guardrail_policy_update,
-)
-from controlplane.identities.permissions import IsAdmin, IsAuditor, IsReadOnly
+from controlplane.guardrails.services import GUARDRAIL_POLICIES
 from controlplane.policies.serializers import HoldDecisionInputSerializer
-
-# Auditors see which statements each identity may run, but change nothing.
-READ_OR_ADMIN = IsAdmin | (IsAuditor & IsReadOnly)
+from controlplane.scoped_rules.apis import ScopedRuleDetailApi, ScopedRuleListCreateApi
 
 
-class GuardrailPolicyListCreateApi(APIView):
-    permission_classes = [READ_OR_ADMIN]
-    pagination_class = PagePagination
-
-    @extend_schema(
-        operation_id="guardrail_policies_list", responses=GuardrailPolicySerializer(many=True)
-    )
-    def get(self, request: Request) -> Response:
-        return paginated_response(
-            view=self,
-            request=request,
-            queryset=guardrail_policies_list(),
-            serializer_class=GuardrailPolicySerializer,
-        )
-
-    @extend_schema(
-        operation_id="guardrail_policies_create",
-        request=GuardrailPolicySerializer,
-        responses={201: GuardrailPolicySerializer},
-    )
-    def post(self, request: Request) -> Response:
-        data = validated_input(GuardrailPolicySerializer, request.data)
-        name = data.pop("name")
-        guardrail_policy_create(actor=request.user, name=name, spec=GuardrailPolicySpec(**data))
-        return Response(_shown(name), status=status.HTTP_201_CREATED)
+class GuardrailPolicies:
+    kind = GUARDRAIL_POLICIES
+    serializer = GuardrailPolicySerializer
+    operations = "guardrail_policies"
 
 
-class GuardrailPolicyDetailApi(APIView):
-    permission_classes = [READ_OR_ADMIN]
+class GuardrailPolicyListCreateApi(GuardrailPolicies, ScopedRuleListCreateApi):
+    pass
 
-    @extend_schema(operation_id="guardrail_policies_retrieve", responses=GuardrailPolicySerializer)
-    def get(self, request: Request, name: str) -> Response:
-        return Response(_shown(name))
 
-    @extend_schema(
-        operation_id="guardrail_policies_update",
-        request=GuardrailPolicySerializer,
-        responses=GuardrailPolicySerializer,
-    )
-    def put(self, request: Request, name: str) -> Response:
-        policy = _policy_or_404(name)
-        data = _renamed_refused(validated_input(GuardrailPolicySerializer, request.data), name)
-        guardrail_policy_update(actor=request.user, policy=policy, spec=GuardrailPolicySpec(**data))
-        return Response(_shown(name))
-
-    @extend_schema(
-        operation_id="guardrail_policies_partial_update",
-        request=GuardrailPolicySerializer(partial=True),
-        responses=GuardrailPolicySerializer,
-    )
-    def patch(self, request: Request, name: str) -> Response:
-        policy = _policy_or_404(name)
-        data = validated_input(GuardrailPolicySerializer, request.data, partial=True)
-        changes = _renamed_refused(data, name)
-        spec = GuardrailPolicySpec(**{**vars(guardrail_policy_spec_of(policy)), **changes})
-        guardrail_policy_update(actor=request.user, policy=policy, spec=spec)
-        return Response(_shown(name))
-
-    @extend_schema(operation_id="guardrail_policies_destroy", responses={204: None})
-    def delete(self, request: Request, name: str) -> Response:
-        guardrail_policy_delete(actor=request.user, policy=_policy_or_404(name))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class GuardrailPolicyDetailApi(GuardrailPolicies, ScopedRuleDetailApi):
+    pass
 
 
 class StatementHoldListApi(APIView):
@@ -170,23 +107,3 @@ def _hold_or_404(request: Request, hold_id: UUID) -> StatementHold:
         return statement_holds_visible_to(user=request.user).get(pk=hold_id)
     except StatementHold.DoesNotExist:
         raise Http404("no such held statement") from None
-
-
-def _renamed_refused(data: dict[str, Any], name: str) -> dict[str, Any]:
-    """The input without its name, which must be the policy's own (agents and audit
-    events know a policy by name; a rename is a delete and a create)."""
-    given = data.pop("name", name)
-    if given != name:
-        raise ValidationError({"name": ["a guardrail policy's name cannot change"]})
-    return data
-
-
-def _shown(name: str) -> dict[str, Any]:
-    return dict(GuardrailPolicySerializer(_policy_or_404(name)).data)
-
-
-def _policy_or_404(name: str) -> GuardrailPolicy:
-    try:
-        return guardrail_policy_get(name=name)
-    except GuardrailPolicy.DoesNotExist:
-        raise Http404(f"no guardrail policy named {name!r}") from None

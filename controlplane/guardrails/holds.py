@@ -32,11 +32,11 @@ from controlplane.guardrails.actions import GuardrailAction
 from controlplane.guardrails.models import StatementHold
 from controlplane.guardrails.notifications import statement_hold_message
 from controlplane.guardrails.selectors import DECISIONS, NOBODY, hold_decision_body
-from controlplane.guardrails.services import MAX_HOLD_TIMEOUT_S
 from controlplane.identities.models import User
 from controlplane.jobs.notifications import webhook_enqueue
 from controlplane.policies.hold_decisions import HeldKind, hold_decide
 from controlplane.resources.models import Resource
+from controlplane.scoped_rules.services import MAX_HOLD_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 

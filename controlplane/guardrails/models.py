@@ -11,56 +11,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from controlplane.scoped_rules.models import scoped_rule_model
 
-class GuardrailPolicy(models.Model):
-    class AppliesTo(models.TextChoices):
-        PEOPLE = "people", "People"
-        SERVICE_ACCOUNTS = "service_accounts", "Service accounts"
-        EVERYONE = "everyone", "People and service accounts"
 
-    # Agents see this name (GrantSpec.guardrails, GuardrailProfile.name).
-    name = models.SlugField(max_length=63, unique=True)
-    description = models.TextField(blank=True)
-    # None: every resource.
-    resource = models.ForeignKey(
-        "resources.Resource",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="guardrail_policies",
-    )
-    applies_to = models.CharField(
-        max_length=16, choices=AppliesTo.choices, default=AppliesTo.EVERYONE
-    )
-    # Empty: every identity of ``applies_to``; otherwise members of any of these groups.
-    groups = models.ManyToManyField(Group, blank=True, related_name="guardrail_policies")
-    priority = models.IntegerField(default=0)
-    enabled = models.BooleanField(default=True)
+class GuardrailPolicy(scoped_rule_model(related_name="guardrail_policies")):
+    """Who and where (``scoped_rules``) and a guardrail policy document. Agents see the
+    name (GrantSpec.guardrails, GuardrailProfile.name)."""
+
     # A guardrail policy document, checked by the services with policy_from_document.
     policy = models.JSONField()
     hold_timeout_s = models.PositiveIntegerField(default=300)
-
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="guardrail_policies_created",
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="guardrail_policies_updated",
-    )
 
     class Meta:
         verbose_name_plural = "guardrail policies"
@@ -70,9 +34,6 @@ class GuardrailPolicy(models.Model):
                 condition=Q(hold_timeout_s__gte=1), name="guardrail_policy_hold_timeout_positive"
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class StatementHoldQuerySet(models.QuerySet["StatementHold"]):

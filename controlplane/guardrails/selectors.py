@@ -1,16 +1,10 @@
 """Reads for guardrail policies and statement holds, and the rule that resolves a grant's
-guardrails.
-
-Resolution is masking's (``masking.selectors``): of the enabled policies matching a grant's
-resource (or every resource) and identity (its kind, and its groups when the policy names
-groups), the highest priority wins; ties go to the most specific (a resource's own policy
-over a global one, groups over a kind, a kind over everyone), then the name. A grant no
+guardrails: the scoped rules' (``scoped_rules.resolution``), as for masking. A grant no
 policy matches runs without guardrails.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,7 +16,7 @@ from controlplane.agents.models import Agent
 from controlplane.guardrails.models import GuardrailPolicy, StatementHold
 from controlplane.identities.models import User
 from controlplane.identities.permissions import is_admin
-from controlplane.masking.selectors import Subject
+from controlplane.scoped_rules.resolution import scoped_rules_for_grants, scoped_rules_list
 from dataplane.contract.snapshot import GuardrailProfile
 
 # ``by`` of a decision nobody made (expiry, a hold the control plane cannot attribute).
@@ -34,19 +28,10 @@ DECISIONS = {
     StatementHold.Status.EXPIRED: "expired",
 }
 
-KIND_APPLIES_TO = {
-    User.Kind.USER: GuardrailPolicy.AppliesTo.PEOPLE,
-    User.Kind.SERVICE_ACCOUNT: GuardrailPolicy.AppliesTo.SERVICE_ACCOUNTS,
-}
-
 
 def guardrail_policies_list() -> QuerySet[GuardrailPolicy]:
     """Every guardrail policy, by name."""
-    return (
-        GuardrailPolicy.objects.select_related("resource", "created_by", "updated_by")
-        .prefetch_related("groups")
-        .order_by("name")
-    )
+    return scoped_rules_list(GuardrailPolicy)
 
 
 def guardrail_policy_get(*, name: str) -> GuardrailPolicy:
@@ -65,21 +50,7 @@ def guardrail_policies_for_grants(
     """Each grant's policy by grant pk, in a fixed number of queries (a snapshot resolves
     every grant of an agent)."""
     policies = list(guardrail_policies_list().filter(enabled=True))
-    subjects = _subjects({grant.identity_id for grant in grants})
-    return {
-        grant.pk: guardrail_policy_matching(
-            policies=policies, resource_id=grant.resource_id, subject=subjects[grant.identity_id]
-        )
-        for grant in grants
-    }
-
-
-def guardrail_policy_matching(
-    *, policies: Iterable[GuardrailPolicy], resource_id: object, subject: Subject
-) -> GuardrailPolicy | None:
-    """The winning policy among ``policies`` (enabled ones) for one grant, or None."""
-    matching = [p for p in policies if _matches(p, resource_id=resource_id, subject=subject)]
-    return min(matching, key=_precedence, default=None)
+    return scoped_rules_for_grants(rules=policies, grants=grants)
 
 
 def guardrail_profile_spec(policy: GuardrailPolicy) -> GuardrailProfile:
@@ -132,35 +103,3 @@ def hold_decisions_for(*, agent: Agent, hold_ids: Iterable[object]) -> list[dict
 
 def statement_holds_all() -> QuerySet[StatementHold]:
     return StatementHold.objects.select_related("identity", "resource", "agent", "decided_by")
-
-
-def _matches(policy: GuardrailPolicy, *, resource_id: object, subject: Subject) -> bool:
-    if policy.resource_id is not None and policy.resource_id != resource_id:
-        return False
-    everyone = policy.applies_to == GuardrailPolicy.AppliesTo.EVERYONE
-    if not everyone and policy.applies_to != KIND_APPLIES_TO.get(subject.kind):
-        return False
-    group_ids = {group.pk for group in policy.groups.all()}  # prefetched
-    return not group_ids or bool(group_ids & subject.group_ids)
-
-
-def _precedence(policy: GuardrailPolicy) -> tuple[int, bool, bool, bool, str]:
-    """Smallest first: higher priority, then more specific, then the name."""
-    return (
-        -policy.priority,
-        policy.resource_id is None,
-        not policy.groups.all(),
-        policy.applies_to == GuardrailPolicy.AppliesTo.EVERYONE,
-        policy.name,
-    )
-
-
-def _subjects(identity_ids: set[object]) -> dict[object, Subject]:
-    """Each identity's kind and groups, in two queries (masking resolves the same way)."""
-    memberships: dict[object, set[int]] = defaultdict(set)
-    for user_id, group_id in User.groups.through.objects.filter(
-        user_id__in=identity_ids
-    ).values_list("user_id", "group_id"):
-        memberships[user_id].add(group_id)
-    kinds = User.objects.filter(pk__in=identity_ids).values_list("pk", "kind")
-    return {pk: Subject(kind=kind, group_ids=frozenset(memberships[pk])) for pk, kind in kinds}

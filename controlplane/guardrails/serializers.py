@@ -6,37 +6,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from controlplane.guardrails.models import GuardrailPolicy, StatementHold
-from controlplane.masking.serializers import GroupNamesField, UsernameField
-from controlplane.resources.models import Resource
+from controlplane.guardrails.models import StatementHold
+from controlplane.scoped_rules.serializers import ScopedRuleSerializer
 
 
-class GuardrailPolicySerializer(serializers.Serializer):
+class GuardrailPolicySerializer(ScopedRuleSerializer):
     """A whole guardrail policy; PUT replaces the stored one with it, PATCH changes fields."""
 
-    name = serializers.SlugField(max_length=63)
-    description = serializers.CharField(required=False, default="", allow_blank=True)
-    # null: every resource.
-    resource = serializers.SlugRelatedField(
-        slug_field="name",
-        queryset=Resource.objects.all(),
-        required=False,
-        allow_null=True,
-        default=None,
-    )
-    applies_to = serializers.ChoiceField(
-        choices=GuardrailPolicy.AppliesTo.choices, default=GuardrailPolicy.AppliesTo.EVERYONE
-    )
-    groups = GroupNamesField(required=False, default=list)
-    priority = serializers.IntegerField(default=0, min_value=-1000000, max_value=1000000)
-    enabled = serializers.BooleanField(default=True)
     # A guardrail policy document (format_version 1), as dataplane/guardrails/document.py reads.
     policy = serializers.DictField()
     hold_timeout_s = serializers.IntegerField(min_value=1, default=300)
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
-    created_by = UsernameField()
-    updated_by = UsernameField()
 
 
 class StatementHoldSerializer(serializers.ModelSerializer):

@@ -9,46 +9,24 @@ policy matches is unmasked.
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from controlplane.scoped_rules.models import scoped_rule_model
 from dataplane.contract import MaskingFailure
 from dataplane.contract.masking import STRATEGIES
 
 
-class MaskingPolicy(models.Model):
-    class AppliesTo(models.TextChoices):
-        PEOPLE = "people", "People"
-        SERVICE_ACCOUNTS = "service_accounts", "Service accounts"
-        EVERYONE = "everyone", "People and service accounts"
+class MaskingPolicy(scoped_rule_model(related_name="masking_policies")):
+    """Who and where (``scoped_rules``) and a masking profile. Agents see the name
+    (GrantSpec.masking, audit payloads' "profile")."""
 
     class OnFailure(models.TextChoices):
         REDACT = MaskingFailure.REDACT.value, "Redact the value, go on"
         ERROR = MaskingFailure.ERROR.value, "End the statement with an error"
 
     Strategy = models.TextChoices("Strategy", [(s.upper(), s) for s in STRATEGIES])
-
-    # Agents see this name (GrantSpec.masking, audit payloads' "profile").
-    name = models.SlugField(max_length=63, unique=True)
-    description = models.TextField(blank=True)
-    # None: every resource.
-    resource = models.ForeignKey(
-        "resources.Resource",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="masking_policies",
-    )
-    applies_to = models.CharField(
-        max_length=16, choices=AppliesTo.choices, default=AppliesTo.EVERYONE
-    )
-    # Empty: every identity of ``applies_to``; otherwise members of any of these groups.
-    groups = models.ManyToManyField(Group, blank=True, related_name="masking_policies")
-    priority = models.IntegerField(default=0)
-    enabled = models.BooleanField(default=True)
 
     # The masking profile (dataplane.contract.MaskingProfile), checked by masking_policy_set.
     default_strategy = models.CharField(max_length=32, choices=Strategy.choices, default="redact")
@@ -62,23 +40,6 @@ class MaskingPolicy(models.Model):
     statement_budget_ms = models.PositiveIntegerField(default=5000)
     max_value_bytes = models.PositiveIntegerField(default=1024 * 1024)
 
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="masking_policies_created",
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="masking_policies_updated",
-    )
-
     class Meta:
         verbose_name_plural = "masking policies"
         ordering = ["name"]
@@ -90,9 +51,6 @@ class MaskingPolicy(models.Model):
                 condition=Q(max_value_bytes__gte=1), name="masking_policy_max_value_positive"
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class MaskingKey(models.Model):

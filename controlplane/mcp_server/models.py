@@ -13,10 +13,11 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from controlplane.scoped_rules.models import scoped_rule_model
 
 # Any tool (a rule's ``tool``).
 EVERY_TOOL = "*"
@@ -24,56 +25,20 @@ EVERY_TOOL = "*"
 TOOL_NAMES = ("list_resources", "query_database", "call_http", "request_access")
 
 
-class ToolRule(models.Model):
-    class AppliesTo(models.TextChoices):
-        PEOPLE = "people", "People"
-        SERVICE_ACCOUNTS = "service_accounts", "Service accounts"
-        EVERYONE = "everyone", "People and service accounts"
+class ToolRule(scoped_rule_model(related_name="mcp_tool_rules")):
+    """Who and where (``scoped_rules``; a rule for every resource also decides calls that
+    name none, like list_resources), a tool (or ``*``) and an effect."""
 
     class Effect(models.TextChoices):
         ALLOW = "allow", "Allow"
         DENY = "deny", "Deny"
         HOLD = "hold", "Hold for approval"
 
-    name = models.SlugField(max_length=63, unique=True)
-    description = models.TextField(blank=True)
     # A tool's name, or "*" for every tool.
     tool = models.CharField(max_length=63, default=EVERY_TOOL)
-    # None: every resource (and calls that name none, like list_resources).
-    resource = models.ForeignKey(
-        "resources.Resource",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="mcp_tool_rules",
-    )
-    applies_to = models.CharField(
-        max_length=16, choices=AppliesTo.choices, default=AppliesTo.EVERYONE
-    )
-    # Empty: every identity of ``applies_to``; otherwise members of any of these groups.
-    groups = models.ManyToManyField(Group, blank=True, related_name="mcp_tool_rules")
     effect = models.CharField(max_length=8, choices=Effect.choices, default=Effect.ALLOW)
-    priority = models.IntegerField(default=0)
-    enabled = models.BooleanField(default=True)
     # How long a held call waits for a decision.
     hold_timeout_s = models.PositiveIntegerField(default=300)
-
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="mcp_tool_rules_created",
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="mcp_tool_rules_updated",
-    )
 
     class Meta:
         ordering = ["name"]
@@ -82,9 +47,6 @@ class ToolRule(models.Model):
                 condition=Q(hold_timeout_s__gte=1), name="mcp_tool_rule_hold_timeout_positive"
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ToolCallHoldQuerySet(models.QuerySet["ToolCallHold"]):

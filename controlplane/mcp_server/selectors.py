@@ -1,8 +1,7 @@
 """Reads for tool rules and tool-call holds, and the rule that decides a tool call.
 
-Resolution is masking's (``masking.selectors``): of the enabled rules matching the call's
-tool (or ``*``), resource (or every resource) and identity (its kind, and its groups when
-the rule names groups), the highest priority wins; ties go to the most specific (a
+Resolution is the scoped rules' (``scoped_rules.resolution``) among the enabled rules for
+the call's tool (or ``*``): the highest priority wins; ties go to the most specific (a
 resource's own rule over one for every resource, a named tool over ``*``, groups over a
 kind, a kind over everyone), then the stricter effect (deny, hold, allow), then the name.
 A call no rule matches is allowed: tool rules narrow what an identity may do through MCP;
@@ -20,26 +19,23 @@ from django.utils import timezone
 from controlplane.access.models import Grant
 from controlplane.identities.models import User
 from controlplane.identities.permissions import is_admin
-from controlplane.masking.selectors import Subject
 from controlplane.mcp_server.models import EVERY_TOOL, ToolCallHold, ToolRule
 from controlplane.policies.selectors import may_request
 from controlplane.resources.models import Resource
+from controlplane.scoped_rules.resolution import (
+    Subject,
+    scoped_rule_winning,
+    scoped_rules_list,
+    subject_of,
+)
 
-KIND_APPLIES_TO = {
-    User.Kind.USER: ToolRule.AppliesTo.PEOPLE,
-    User.Kind.SERVICE_ACCOUNT: ToolRule.AppliesTo.SERVICE_ACCOUNTS,
-}
 # At equal priority and specificity the stricter effect wins (fail closed).
 STRICTNESS = {ToolRule.Effect.DENY: 0, ToolRule.Effect.HOLD: 1, ToolRule.Effect.ALLOW: 2}
 
 
 def tool_rules_list() -> QuerySet[ToolRule]:
     """Every tool rule, by name."""
-    return (
-        ToolRule.objects.select_related("resource", "created_by", "updated_by")
-        .prefetch_related("groups")
-        .order_by("name")
-    )
+    return scoped_rules_list(ToolRule)
 
 
 def tool_rule_get(*, name: str) -> ToolRule:
@@ -50,11 +46,11 @@ def tool_rule_get(*, name: str) -> ToolRule:
 def tool_rule_for_call(*, identity: User, tool: str, resource: Resource | None) -> ToolRule | None:
     """The rule deciding ``identity``'s call of ``tool`` on ``resource``; None: allowed."""
     rules = tool_rules_list().filter(enabled=True)
-    subject = Subject(
-        kind=identity.kind, group_ids=frozenset(identity.groups.values_list("pk", flat=True))
-    )
     return tool_rule_matching(
-        rules=rules, tool=tool, resource_id=resource.pk if resource else None, subject=subject
+        rules=rules,
+        tool=tool,
+        resource_id=resource.pk if resource else None,
+        subject=subject_of(identity),
     )
 
 
@@ -62,12 +58,13 @@ def tool_rule_matching(
     *, rules: Iterable[ToolRule], tool: str, resource_id: object, subject: Subject
 ) -> ToolRule | None:
     """The winning rule among ``rules`` (enabled ones) for one call, or None."""
-    matching = [
-        rule
-        for rule in rules
-        if _matches(rule, tool=tool, resource_id=resource_id, subject=subject)
-    ]
-    return min(matching, key=_precedence, default=None)
+    return scoped_rule_winning(
+        rules=[rule for rule in rules if rule.tool in (EVERY_TOOL, tool)],
+        resource_id=resource_id,
+        subject=subject,
+        narrower=lambda rule: (rule.tool == EVERY_TOOL,),
+        stricter=lambda rule: (STRICTNESS[ToolRule.Effect(rule.effect)],),
+    )
 
 
 def tool_call_holds_all() -> QuerySet[ToolCallHold]:
@@ -94,31 +91,6 @@ def tool_call_holds_visible_to(*, user: User) -> QuerySet[ToolCallHold]:
         return tool_call_holds_all()
     approvable = tool_call_holds_all().filter(resource__policy__approver_groups__user=user)
     return approvable.distinct()
-
-
-def _matches(rule: ToolRule, *, tool: str, resource_id: object, subject: Subject) -> bool:
-    if rule.tool not in (EVERY_TOOL, tool):
-        return False
-    if rule.resource_id is not None and rule.resource_id != resource_id:
-        return False
-    everyone = rule.applies_to == ToolRule.AppliesTo.EVERYONE
-    if not everyone and rule.applies_to != KIND_APPLIES_TO.get(subject.kind):
-        return False
-    group_ids = {group.pk for group in rule.groups.all()}  # prefetched
-    return not group_ids or bool(group_ids & subject.group_ids)
-
-
-def _precedence(rule: ToolRule) -> tuple[int, bool, bool, bool, bool, int, str]:
-    """Smallest first: higher priority, then more specific, then stricter, then the name."""
-    return (
-        -rule.priority,
-        rule.resource_id is None,
-        rule.tool == EVERY_TOOL,
-        not rule.groups.all(),
-        rule.applies_to == ToolRule.AppliesTo.EVERYONE,
-        STRICTNESS[ToolRule.Effect(rule.effect)],
-        rule.name,
-    )
 
 
 @dataclass(frozen=True)

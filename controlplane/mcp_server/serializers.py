@@ -4,37 +4,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from controlplane.masking.serializers import GroupNamesField, UsernameField
 from controlplane.mcp_server.models import EVERY_TOOL, TOOL_NAMES, ToolCallHold, ToolRule
-from controlplane.resources.models import Resource
+from controlplane.scoped_rules.serializers import ScopedRuleSerializer
 
 
-class ToolRuleSerializer(serializers.Serializer):
-    """A whole tool rule; PUT replaces the stored one with it, PATCH changes fields."""
+class ToolRuleSerializer(ScopedRuleSerializer):
+    """A whole tool rule; PUT replaces the stored one with it, PATCH changes fields. A rule
+    for every resource (null) also decides calls naming none."""
 
-    name = serializers.SlugField(max_length=63)
-    description = serializers.CharField(required=False, default="", allow_blank=True)
     tool = serializers.ChoiceField(choices=[EVERY_TOOL, *TOOL_NAMES], default=EVERY_TOOL)
-    # null: every resource (and calls naming none).
-    resource = serializers.SlugRelatedField(
-        slug_field="name",
-        queryset=Resource.objects.all(),
-        required=False,
-        allow_null=True,
-        default=None,
-    )
-    applies_to = serializers.ChoiceField(
-        choices=ToolRule.AppliesTo.choices, default=ToolRule.AppliesTo.EVERYONE
-    )
-    groups = GroupNamesField(required=False, default=list)
     effect = serializers.ChoiceField(choices=ToolRule.Effect.choices)
-    priority = serializers.IntegerField(default=0, min_value=-1000000, max_value=1000000)
-    enabled = serializers.BooleanField(default=True)
     hold_timeout_s = serializers.IntegerField(min_value=1, default=300)
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
-    created_by = UsernameField()
-    updated_by = UsernameField()
 
 
 class ToolCallHoldSerializer(serializers.ModelSerializer):
