@@ -148,6 +148,30 @@ def _session_of_masked_read(stack: Stack) -> str:
         time.sleep(0.2)
 
 
+# No producer records terminals yet (SSH and Kubernetes exec will): append a recording
+# through the audit sequencer in the control plane's own process.
+TERMINAL_SESSION = "ssh-replay-1"
+APPEND_RECORDING = f"""
+from django.db import transaction
+from django.utils import timezone
+from controlplane.audit.sequencer import Entry, Person, audit_append
+now = timezone.now()
+events = [
+    ("session.start", {{}}),
+    ("terminal.resize", {{"v": 1, "t": 0, "cols": 80, "rows": 10}}),
+    ("terminal.output", {{"v": 1, "t": 0.2, "data": "$ whoami\\r\\n"}}),
+    ("terminal.output", {{"v": 1, "t": 0.4, "data": "replay-user\\r\\n"}}),
+]
+with transaction.atomic():
+    audit_append([
+        Entry(source="controlplane", occurred_at=now, received_at=now, action=action,
+              actor=Person("", "service_account", "{ACCOUNT}"), protocol="ssh",
+              session="{TERMINAL_SESSION}", payload=payload)
+        for action, payload in events
+    ])
+"""
+
+
 def _badges(page: Page) -> list[str]:
     return [text.strip() for text in page.locator(".proof-badge").all_inner_texts()]
 
@@ -176,6 +200,7 @@ def test_carol_steps_through_a_masked_session_and_sees_it_verified(
         _played_to_the_end(carol)
         failures = screenshot_and_axe(carol, "carol-replay")
         assert not failures, "\n".join(failures)
+        _terminal_player(carol, stack)
     finally:
         carol.context.close()
 
@@ -230,3 +255,12 @@ def _played_to_the_end(carol: Page) -> None:
     expect(carol.locator("#replay-position")).to_contain_text("End of the session")
     expect(carol.locator("#timeline > li.step").last).to_be_visible()
     expect(carol.get_by_role("button", name="Pause")).to_be_disabled()
+
+
+def _terminal_player(carol: Page, stack: Stack) -> None:
+    stack.cp.manage("shell", "-c", APPEND_RECORDING)
+    carol.goto(stack.cp.url + f"/sessions/{TERMINAL_SESSION}/")
+    expect(carol.locator("#terminal-player .ap-player")).to_be_visible()
+    cast = carol.request.get(stack.cp.url + f"/sessions/{TERMINAL_SESSION}/cast")
+    assert cast.headers["content-type"] == "application/x-asciicast"
+    assert "replay-user" in cast.text()

@@ -87,7 +87,7 @@
   function startPlayer() {
     const element = document.getElementById("terminal-player");
     if (!element || !window.AsciinemaPlayer) return;
-    window.AsciinemaPlayer.create(element.dataset.castUrl, element, { fit: "width", idleTimeLimit: 3 });
+    window.AsciinemaPlayer.create(element.dataset.castUrl, element, { fit: "width", idleTimeLimit: 3, preload: true });
   }
 
   // -- verification --------------------------------------------------------------------------
