@@ -26,6 +26,7 @@ from controlplane.audit.selectors import audit_last_seq_for
 from controlplane.audit.services import audit_events_ingest
 from controlplane.guardrails.holds import statement_hold_receive, statement_hold_withdraw
 from controlplane.guardrails.selectors import hold_decisions_for
+from controlplane.sessions.services import sessions_lost_end
 from dataplane.contract import ContractError, Envelope, decode_envelope, encode_envelope
 from dataplane.contract.exec_call import ExecResult
 
@@ -114,6 +115,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(agent_hello_record)(
                 agent=self.agent, version=hello.agent_version, revision=hello.revision
             )
+            if hello.revision == 0:  # a fresh process: the sessions its predecessor left
+                await database_sync_to_async(sessions_lost_end)(agent=self.agent)
         elif envelope.type == "events":
             events = inbound.events_from(envelope.body)
             seq = await database_sync_to_async(audit_events_ingest)(agent=self.agent, events=events)

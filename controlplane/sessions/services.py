@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -10,7 +11,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from controlplane.agents.models import Agent
 from controlplane.agents.revision import agent_group
 from controlplane.audit.services import audit_event_record
 from controlplane.identities.models import User
@@ -117,3 +120,14 @@ def _send(group: str, body: dict[str, Any]) -> None:
     if channel_layer is None:
         return
     async_to_sync(channel_layer.group_send)(group, {"type": SESSION_TERMINATE, "terminate": body})
+
+
+LOST_END_REASON = "lost: the agent restarted without reporting the session's end"
+
+
+def sessions_lost_end(*, agent: Agent, at: datetime | None = None) -> int:
+    """End the sessions ``agent`` left open: called when a fresh agent process says hello
+    (revision 0: no snapshot yet, so it serves no session). A ``session.end`` the old
+    process still had in its spool arrives later and puts the real end in place."""
+    lost = SessionRecord.objects.open().filter(agent=agent)
+    return lost.update(ended_at=at or timezone.now(), end_reason=LOST_END_REASON)

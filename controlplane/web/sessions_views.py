@@ -113,6 +113,7 @@ def _row(record: SessionRecord, terminable: Terminable | None) -> dict[str, Any]
         "record": record,
         "state": _state(record),
         "duration": _duration_text(record.duration_s),
+        "end_reason": _end_reason_text(record.end_reason),
         "terminable": terminable is not None and record.is_open and record in terminable,
         "detail_url": _detail_url(record.session_id),
     }
@@ -122,6 +123,12 @@ def _state(record: SessionRecord) -> str:
     if not record.is_open:
         return "ended"
     return "live" if record.agent.connected else "agent offline"
+
+
+def _end_reason_text(reason: str) -> str:
+    # The PostgreSQL driver writes "terminated: <why>", and a person's terminate says
+    # "terminated by bob" already: shown once.
+    return reason.removeprefix("terminated: ") if "terminated by " in reason else reason
 
 
 def _duration_text(seconds: float | None) -> str:

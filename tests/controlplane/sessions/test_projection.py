@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from controlplane.agents.services import IssuedAgent
 from controlplane.identities.models import User
 from controlplane.sessions.models import SessionRecord
+from controlplane.sessions.services import sessions_lost_end
 from dataplane.contract import AuditEvent as WireEvent
 from tests.controlplane.sessions.conftest import T0, actor_of, session_events, wire_event
 
@@ -140,3 +142,15 @@ def test_sessions_reindex_rebuilds_the_same_index_from_the_log(
     call_command("sessions_reindex", stdout=out)
     assert "2 session(s)" in out.getvalue()
     assert sorted(_fields(r) for r in SessionRecord.objects.all()) == before
+
+
+def test_a_fresh_agent_process_ends_the_sessions_its_predecessor_left_open(
+    ingest: Ingest, alice: User, edge: IssuedAgent
+) -> None:
+    events = session_events(1, "s-1", actor_of(alice), statements=1)
+    ingest(events[:2])
+    assert sessions_lost_end(agent=edge.agent) == 1
+    lost = SessionRecord.objects.get()
+    assert lost.ended_at is not None and lost.end_reason.startswith("lost:")
+    ingest(events[2:])  # the old process's spool still had the real end
+    assert SessionRecord.objects.get().end_reason == "client disconnected"
