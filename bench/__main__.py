@@ -9,7 +9,8 @@ masking-accuracy (precision/recall per entity vs Presidio on a seeded corpus), m
 (scan MB/s per core: hyperscan, Python fallback, Presidio), masking-inline (pgbench TPS and
 1,000-row latency through the agent with masking on vs off), guardrails-judge (parse-and-judge
 time per statement, cold and cached, p50/p99), guardrails-pgbench (pgbench -S through the agent,
-guardrails on vs off).
+guardrails on vs off), llm-gateway (latency the gateway adds to model calls against the provider
+directly; wrk requests/s through an http resource vs nginx vs the upstream alone).
 Each prints its tables and writes JSON under bench/results/; with more than one, each runs in
 its own process.
 """
@@ -25,6 +26,7 @@ from bench import (
     audit_proofs,
     ledger_verify,
     ledger_verify_bundle,
+    llm_gateway,
     pgbench_compare,
     revocation_latency,
     token_exchange,
@@ -48,6 +50,7 @@ BENCHMARKS: dict[str, Callable[[], object]] = {
     "masking-inline": masking_inline.main,
     "guardrails-judge": guardrails_judge.main,
     "guardrails-pgbench": guardrails_pgbench.main,
+    "llm-gateway": llm_gateway.main,
 }
 
 

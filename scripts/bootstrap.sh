@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 # Debian packages: the PostgreSQL server and client (tests and `make run` start throwaway
-# clusters), pgbouncer and nginx (the benchmark's baselines for PostgreSQL and HTTP).
+# clusters), pgbouncer and nginx (the benchmark's baselines for PostgreSQL and HTTP), wrk
+# (the HTTP load generator of `make bench`).
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need psql postgresql-client
 need pgbench postgresql-client
 need pgbouncer pgbouncer
+need wrk wrk
 # nginx lives in /usr/sbin, which a non-root PATH may lack.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \

@@ -27,6 +27,9 @@ log = logging.getLogger("gatehouse.tokens")
 
 ALGORITHM = "EdDSA"
 MAX_TOKEN_BYTES = 8 * 1024
+# Tokens whose signature and claims this verifier has already checked (a kept-alive HTTP
+# connection presents its token on every request); their times are still checked each time.
+VERIFIED_CACHE_SIZE = 1024
 IDENTITY_KINDS = frozenset({"user", "service_account"})
 ON_BEHALF_OF_KINDS = frozenset({"user"})
 ACT_MEMBERS = frozenset({"sub", "kind", "name"})
@@ -87,6 +90,10 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway_s = leeway_s
+        # token -> (claims, identity) of tokens that passed every check. The keys,
+        # issuer and audience are fixed for a verifier's life (a new snapshot makes a new
+        # verifier), so a cached result stays true.
+        self._verified: dict[str, tuple[Mapping[str, Any], VerifiedIdentity]] = {}
 
     @property
     def key_ids(self) -> frozenset[str]:
@@ -98,12 +105,24 @@ class TokenVerifier:
 
         ``now`` (seconds since the epoch) defaults to the wall clock.
         """
+        now = time.time() if now is None else now
+        cached = self._verified.get(token)
+        if cached is None:
+            return self._checked(token, now)
+        _check_times(cached[0], now, self._leeway_s)
+        return cached[1]
+
+    def _checked(self, token: str, now: float) -> VerifiedIdentity:
+        """Every check, the result remembered for the token's next presentation."""
         if len(token.encode("utf-8", "surrogatepass")) > MAX_TOKEN_BYTES:
             raise InvalidToken("token too large")
-        key = self._key_for(_header(token))
-        claims = self._decode(token, key)
-        _check_times(claims, time.time() if now is None else now, self._leeway_s)
-        return _identity(claims)
+        claims = self._decode(token, self._key_for(_header(token)))
+        _check_times(claims, now, self._leeway_s)
+        identity = _identity(claims)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = (claims, identity)
+        return identity
 
     def _key_for(self, header: Mapping[str, Any]) -> Ed25519PublicKey:
         if header.get("alg") != ALGORITHM:

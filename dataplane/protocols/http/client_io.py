@@ -67,6 +67,7 @@ class ClientIO:
         self.channel = channel
         self.layer = layer
         self.malformed: Malformed | None = None
+        self._held = b""
 
     async def next_head(self) -> RequestHead | None:
         """The next request, or None when the connection is over (closed, idle too long,
@@ -151,7 +152,14 @@ class ClientIO:
         except TimeoutError:
             return None
 
+    def hold(self, data: bytes) -> None:
+        """Keep ``data`` (a response head) to go out with the next send: a head and the body
+        right behind it leave in one write, not two."""
+        self._held += data
+
     async def send(self, data: bytes) -> None:
+        if self._held:
+            data, self._held = self._held + data, b""
         await self.channel.write(data)
 
     async def respond_whole(self, status: int, headers: Headers, content: bytes) -> None:

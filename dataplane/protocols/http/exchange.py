@@ -231,7 +231,10 @@ class Exchange:
         headers = client_response_headers(
             list(response.headers.multi_items()), body_rewritten=False
         )
-        await self._start(response.status_code, headers, response.headers.get("content-type"))
+        # A body of declared length follows at once: its head waits to leave with it. A
+        # streamed one (no length) may be slow to start: its head goes out now.
+        content_type, hold = response.headers.get("content-type"), declared is not None
+        await self._start(response.status_code, headers, content_type, hold=hold)
         async for chunk in self._upstream_chunks(response.aiter_raw()):
             await self._forward(chunk)
         await self._end()
@@ -256,7 +259,10 @@ class Exchange:
     async def _relay_model(self, response: httpx.Response, model: ModelCall) -> None:
         """Through the model call: its rewritten bytes as soon as it releases them."""
         headers = client_response_headers(list(response.headers.multi_items()), body_rewritten=True)
-        await self._start(response.status_code, headers, response.headers.get("content-type"))
+        # A whole (non-streaming) answer is released at its end: head, body and end in one
+        # write. A stream's head goes out now.
+        content_type, hold = response.headers.get("content-type"), not model.stream
+        await self._start(response.status_code, headers, content_type, hold=hold)
         first_chunk_s: float | None = None
         try:
             async for chunk in self._upstream_chunks(response.aiter_bytes()):
@@ -264,10 +270,10 @@ class Exchange:
                 if out and first_chunk_s is None:
                     first_chunk_s = time.monotonic() - self.record.started
                 await self._forward(out)
-            await self._forward(model.response_end())
+            last = model.response_end()
         finally:
             self.record.llm = model.finish(response.status_code, first_chunk_s)
-        await self._end()
+        await self._end(last)
 
     async def _upstream_chunks(
         self, chunks: AsyncIterator[bytes], *, started: bool = True
@@ -294,9 +300,16 @@ class Exchange:
     def _too_large_message(self) -> str:
         return f"the response is larger than {self.settings.max_response_bytes} bytes"
 
-    async def _start(self, status: int, headers: Headers, content_type: str | None) -> None:
+    async def _start(
+        self, status: int, headers: Headers, content_type: str | None, *, hold: bool = False
+    ) -> None:
+        """The response head: sent now, or held to leave with the first body bytes."""
         self._note_response(status, headers, content_type)
-        await self.io.send(self.io.layer.respond(status, headers))
+        head = self.io.layer.respond(status, headers)
+        if hold:
+            self.io.hold(head)
+        else:
+            await self.io.send(head)
 
     def _note_response(self, status: int, headers: Headers, content_type: str | None) -> None:
         self.record.status = status
@@ -309,8 +322,11 @@ class Exchange:
             self.record.response.add(data, EXCERPT_BYTES)
             await self.io.send(self.io.layer.body(data))
 
-    async def _end(self) -> None:
-        await self.io.send(self.io.layer.end())
+    async def _end(self, last: bytes = b"") -> None:
+        """The end of the body, in one write with its ``last`` bytes (and a held head)."""
+        if last:
+            self.record.response.add(last, EXCERPT_BYTES)
+        await self.io.send(self.io.layer.body(last) + self.io.layer.end())
 
     def _spend_budget(self) -> None:
         assert self.session.identity is not None

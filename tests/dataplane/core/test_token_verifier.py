@@ -138,6 +138,22 @@ def test_an_expired_token_is_rejected() -> None:
     assert rejection(mint(exp=int(NOW) - 6)) == "token expired"
 
 
+def test_a_token_verified_before_still_expires() -> None:
+    checker, token = verifier(), mint(exp=int(NOW) + 60)
+    checker.verify(token, now=NOW)  # remembered: a kept-alive connection presents it again
+
+    assert checker.verify(token, now=NOW + 30).sub == "id-alice"
+    with pytest.raises(InvalidToken, match="token expired"):
+        checker.verify(token, now=NOW + 66)
+
+
+def test_a_rejected_token_is_rejected_every_time() -> None:
+    checker, token = verifier(), mint(key=OTHER_KEY)
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match="signature is invalid"):
+            checker.verify(token, now=NOW)
+
+
 def test_expiry_within_the_leeway_is_tolerated() -> None:
     assert verifier().verify(mint(exp=int(NOW) - 3), now=NOW).sub == "id-alice"
 
