@@ -3,7 +3,9 @@ psycopg session runs through the agent on a customers table; carol (auditors) si
 through the OpenID provider, opens the session's replay, steps through it (the current step
 announced), sees the statements' masked sample rows and never a raw email, sees every event
 "pending checkpoint" until a checkpoint is signed and "verified" after (each inclusion proof
-checked by the page with WebCrypto), and plays it to the end at instant speed. The page
+checked by the page with WebCrypto), plays it to the end at instant speed, and sees "not
+verified" on an event whose payload and leaf were rewritten in the database. A terminal
+recording appended through the sequencer shows in asciinema-player. The page
 passes axe-core and is screenshotted under var/test-artifacts/console/."""
 
 from __future__ import annotations
@@ -198,6 +200,7 @@ def test_carol_steps_through_a_masked_session_and_sees_it_verified(
         _stepping(carol)
         _verified_after_a_checkpoint(carol, stack)
         _played_to_the_end(carol)
+        _tampered_event_not_verified(carol, stack, session)
         failures = screenshot_and_axe(carol, "carol-replay")
         assert not failures, "\n".join(failures)
         _terminal_player(carol, stack)
@@ -255,6 +258,40 @@ def _played_to_the_end(carol: Page) -> None:
     expect(carol.locator("#replay-position")).to_contain_text("End of the session")
     expect(carol.locator("#timeline > li.step").last).to_be_visible()
     expect(carol.get_by_role("button", name="Pause")).to_be_disabled()
+
+
+# Someone with the database in hand rewrites an event's payload and its leaf alike (the
+# server's column check passes): only the page's own hash of the leaf can tell.
+TAMPER = """
+import json
+from django.db import connection
+from controlplane.audit import triggers
+from controlplane.audit.models import AuditEvent
+event = AuditEvent.objects.get(session="{session}", action="masking.applied")
+payload = {{**event.payload, "entities": {{"EMAIL_ADDRESS": 0}}}}
+leaf = event.leaf.replace('"EMAIL_ADDRESS":3', '"EMAIL_ADDRESS":0')
+assert leaf != event.leaf
+with connection.cursor() as cursor:
+    for sql in triggers.drop_sql(connection.vendor):
+        cursor.execute(sql)
+    cursor.execute(
+        "UPDATE audit_auditevent SET payload = %s, leaf = %s WHERE id = %s",
+        [json.dumps(payload), leaf, event.pk],
+    )
+    for sql in triggers.create_sql(connection.vendor):
+        cursor.execute(sql)
+"""
+
+
+def _tampered_event_not_verified(carol: Page, stack: Stack, session: str) -> None:
+    stack.cp.manage("shell", "-c", TAMPER.format(session=session))
+    carol.reload()
+    forged = carol.locator("#timeline > li.step-masking .proof-badge")
+    expect(forged).to_have_text("not verified")
+    expect(forged).to_have_attribute("title", re.compile("does not lead to the checkpoint"))
+    others = carol.locator("#timeline > li.step:not(.step-masking) .proof-badge")
+    expect(others.first).to_have_text("verified")
+    assert set(others.all_inner_texts()) == {"verified"}
 
 
 def _terminal_player(carol: Page, stack: Stack) -> None:
