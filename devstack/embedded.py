@@ -430,7 +430,7 @@ Gatehouse is running.
   resource        "{DEMO_RESOURCE}" -> {upstream["host"]}:{upstream["port"]}/{upstream["database"]}, table {DEMO_TABLE}
   admin API key   {cp.admin_key_file}
   masking         service accounts see PII redacted, people partial values (GET /api/v1/masking-policies)
-  guardrails      no DDL/DROP/TRUNCATE, WHERE required; people's writes wait for approval at {cp.url}/holds/
+  guardrails      no DDL/DROP/TRUNCATE, WHERE required; people's writes wait for approval in {cp.url}/inbox/
 {_people(cp, idp)}
 The demo AI service account "{DEMO_ACCOUNT}" has a standing read-only grant (8 h, renewed at every start), so it needs no request. Its token is valid until {token["expires_at"]}:
 
@@ -453,7 +453,7 @@ def _people(cp: ControlPlane, idp: OidcProvider | None) -> str:
         return f"""
 People sign in through your own provider (GATEHOUSE_OIDC_* / GATEHOUSE_SAML_*). Members of
 its "requesters" group may request "{DEMO_RESOURCE}" (read-only or read-write, up to {hours} h)
-on {cp.url}/resources/; one member of "approvers" approves on {cp.url}/approvals/.
+on {cp.url}/resources/{DEMO_RESOURCE}/; one member of "approvers" approves in {cp.url}/inbox/.
 """
     users = "\n".join(
         f"  {user.username:<6}  password {user.password}   {_ROLE_OF[user.groups[0]]}"
@@ -465,8 +465,8 @@ People sign in at the demo OpenID provider {idp.issuer} (passwords kept in {STAT
 
 Request access, approve it, connect:
   1. Open {cp.url}/ , choose "Sign in with your organisation" and sign in as alice.
-  2. On Resources, ask for "{DEMO_RESOURCE}": read-only or read-write, up to {hours} h, with a reason.
-  3. In another browser profile or a private window, open {cp.url}/approvals/ , sign in as bob and approve (one approval is enough).
+  2. On Resources, open "{DEMO_RESOURCE}" and ask: read-only or read-write, up to {hours} h, with a reason.
+  3. In another browser profile or a private window, open {cp.url}/inbox/ , sign in as bob and approve (one approval is enough).
   4. Back as alice, on My access: "Get a gateway token" shows a psql line; paste it.
   From a terminal: gatehouse --control-plane {cp.url} login   (the same people)
 """

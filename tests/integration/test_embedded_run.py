@@ -215,7 +215,7 @@ def _signed_in(browser: Browser, run: MakeRun, username: str, path: str) -> Page
 
 
 def _request_access(page: Page, level: str, reason: str) -> None:
-    offer = page.get_by_role("region", name="demo")
+    offer = page.get_by_role("region", name="Request access to demo")
     offer.get_by_label("Access level").select_option(level)
     offer.get_by_label("Duration (minutes)").fill("30")
     offer.get_by_label("Reason").fill(reason)
@@ -237,12 +237,12 @@ def _connect_once_the_grant_arrives(conninfo: str) -> psycopg.Connection[Any]:
 def test_alice_requests_bob_approves_alice_connects_as_the_banner_says(
     make_run: MakeRun, browser: Browser
 ) -> None:
-    alice = _signed_in(browser, make_run, "alice", "/resources/")
+    alice = _signed_in(browser, make_run, "alice", "/resources/demo/")
     _request_access(alice, "read-write", REASON)
     expect(alice.locator("#my-requests")).to_contain_text("Pending")
 
-    bob = _signed_in(browser, make_run, "bob", "/approvals/")
-    row = bob.locator("#pending tr", has_text=REASON)
+    bob = _signed_in(browser, make_run, "bob", "/inbox/")
+    row = bob.locator("#pending article", has_text=REASON)
     expect(row).to_contain_text("alice")
     row.get_by_role("button", name="Approve").click()
     expect(bob.get_by_role("status")).to_contain_text("alice's request for demo: approved")
@@ -254,12 +254,11 @@ def test_alice_requests_bob_approves_alice_connects_as_the_banner_says(
     assert conninfo, command
     assert f"port={make_run.agent_port} dbname=demo user=alice" in conninfo.group(1)
     with _connect_once_the_grant_arrives(conninfo.group(1)) as conn:
-        # The demo's guardrails hold a person's writes: bob approves hers on /holds/.
+        # The demo's guardrails hold a person's writes: bob approves hers in his inbox.
         insert = "insert into gatehouse_items (label) values ('alice was here')"
         writing = threading.Thread(target=conn.execute, args=(insert,), daemon=True)
         writing.start()
-        bob.goto(make_run.cp_url + "/holds/")
-        held = bob.locator("#held tr", has_text="alice was here")
+        held = bob.locator("#held article", has_text="alice was here")  # the inbox polls
         expect(held.locator("pre.statement")).to_have_text(insert)
         held.get_by_role("button", name="Approve alice's statement").click()
         writing.join(20)
@@ -279,7 +278,7 @@ def _a_day_passes_for(run: MakeRun, reason: str) -> None:
 
 
 def test_celery_beat_expires_a_request_nobody_decided(make_run: MakeRun, browser: Browser) -> None:
-    alice = _signed_in(browser, make_run, "alice", "/resources/")
+    alice = _signed_in(browser, make_run, "alice", "/resources/demo/")
     _request_access(alice, "read-only", "forgotten by everyone")
     _a_day_passes_for(make_run, "forgotten by everyone")
 

@@ -110,7 +110,7 @@ def _resource_and_policies(cp: ControlPlane, pg: PostgresCluster) -> None:
 
 @pytest.fixture
 def person(browser: Browser, stack: Journey) -> Iterator[Callable[[str, str], Page]]:
-    """``person("bob", "/holds/")``: signed in through the provider, on that page."""
+    """``person("bob", "/inbox/")``: signed in through the provider, on that page."""
     contexts: list[BrowserContext] = []
 
     def sign_in(username: str, path: str) -> Page:
@@ -190,7 +190,7 @@ def test_bob_approves_alices_held_update_in_the_browser_then_denies_her_delete(
     stack: Journey, person: Callable[[str, str], Page]
 ) -> None:
     alice = person("alice", "/access/")
-    bob = person("bob", "/holds/")
+    bob = person("bob", "/inbox/")
     conninfo = _alice_conninfo(alice, stack)
 
     update = "UPDATE hold_items SET label = 'approved by bob' WHERE id = 1"
@@ -200,7 +200,7 @@ def test_bob_approves_alices_held_update_in_the_browser_then_denies_her_delete(
     time.sleep(1)
     assert waiting.is_alive(), "alice's psql should still be waiting for the approval"
 
-    row = bob.locator("#held tr", has_text="approved by bob")
+    row = bob.locator("#held article", has_text="approved by bob")
     expect(row.locator("pre.statement")).to_have_text(update)  # the exact statement
     for shown in ("alice", RESOURCE, "writes"):
         expect(row).to_contain_text(shown)
@@ -221,7 +221,7 @@ def test_bob_approves_alices_held_update_in_the_browser_then_denies_her_delete(
     refused = Psql(conninfo, delete)
     refused.start()
     _held(stack, delete)
-    bob.locator("#held tr", has_text=delete).get_by_role(
+    bob.locator("#held article", has_text=delete).get_by_role(
         "button", name="Deny alice's statement"
     ).click()
     refused.join(30)

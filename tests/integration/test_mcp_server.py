@@ -310,11 +310,11 @@ def test_an_idp_access_token_of_the_bound_client_is_accepted_and_nothing_else(
 
 @pytest.fixture
 def bob(browser: Browser, stack: McpStack) -> Iterator[Page]:
-    """bob, signed in through the provider, on /holds/."""
+    """bob, signed in through the provider, on his inbox."""
     context: BrowserContext = browser.new_context()
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.goto(stack.cp.url + "/holds/")
+    page.goto(stack.cp.url + "/inbox/")
     page.get_by_role("link", name="Sign in with your organisation").click()
     expect(page).to_have_url(re.compile(re.escape(stack.provider.issuer) + "/interaction/"))
     page.get_by_label("Username").fill("bob")
@@ -324,7 +324,7 @@ def bob(browser: Browser, stack: McpStack) -> Iterator[Page]:
     allow = page.get_by_role("button", name="Allow")
     if page.url.startswith(stack.provider.issuer) and allow.count():
         allow.click()
-    page.wait_for_url(stack.cp.url + "/holds/")
+    page.wait_for_url(stack.cp.url + "/inbox/")
     yield page
     context.close()
 
@@ -368,7 +368,7 @@ def test_a_held_query_runs_once_bob_approves_it_in_the_console(stack: McpStack, 
     )
     assert call.is_alive(), "the call waits for the decision"
 
-    row = bob.locator("#held-tool-calls tr", has_text="count(*)")
+    row = bob.locator("#held-tool-calls article", has_text="count(*)")
     expect(row.locator("pre.arguments")).to_contain_text(sql)  # the exact statement
     for shown in (BOT, "for alice", "mcpprod", "prod-sql-held"):
         expect(row).to_contain_text(shown)
