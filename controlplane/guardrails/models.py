@@ -8,13 +8,12 @@ enabled policy that matches decides its sessions' guardrails (see ``selectors``)
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from controlplane.policies.models import HoldQuerySet, HoldStatus
 from controlplane.scoped_rules.models import scoped_rule_model
 
 
@@ -36,28 +35,12 @@ class GuardrailPolicy(scoped_rule_model(related_name="guardrail_policies")):
         ]
 
 
-class StatementHoldQuerySet(models.QuerySet["StatementHold"]):
-    def pending(self, *, at: datetime | None = None) -> StatementHoldQuerySet:
-        """Holds still waiting for a decision (and, given ``at``, not past their deadline)."""
-        waiting = self.filter(status=StatementHold.Status.PENDING)
-        return waiting if at is None else waiting.filter(expires_at__gt=at)
-
-    def stale(self, *, at: datetime) -> StatementHoldQuerySet:
-        """Pending holds past their deadline: housekeeping marks them expired."""
-        return self.filter(status=StatementHold.Status.PENDING, expires_at__lte=at)
-
-
 class StatementHold(models.Model):
     """One statement an agent holds for approval. Not the audit log: it keeps the exact
     text (approvers must see what they approve), so only approvers and administrators
     read it; the audit log gets the decision."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DENIED = "denied", "Denied"
-        EXPIRED = "expired", "Expired"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+    Status = HoldStatus
 
     # The agent's hold id: the agent sends a pending hold again after a reconnect.
     id = models.UUIDField(primary_key=True)
@@ -92,7 +75,7 @@ class StatementHold(models.Model):
     # What the approver wrote with the decision (policies.hold_decisions caps it).
     decision_comment = models.TextField(blank=True)
 
-    objects = StatementHoldQuerySet.as_manager()
+    objects = HoldQuerySet.as_manager()
 
     class Meta:
         ordering = ["requested_at", "id"]

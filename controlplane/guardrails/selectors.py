@@ -15,7 +15,7 @@ from controlplane.access.models import Grant
 from controlplane.agents.models import Agent
 from controlplane.guardrails.models import GuardrailPolicy, StatementHold
 from controlplane.identities.models import User
-from controlplane.identities.permissions import is_admin
+from controlplane.policies.selectors import holds_visible_to
 from controlplane.scoped_rules.resolution import scoped_rules_for_grants, scoped_rules_list
 from dataplane.contract.snapshot import GuardrailProfile
 
@@ -64,22 +64,13 @@ def statement_holds_awaiting(*, approver: User) -> QuerySet[StatementHold]:
     """Pending holds ``approver`` may decide: on resources whose access policy makes them
     an approver (any, for administrators), never their own statements. The hold services
     check all of this again; this is the approver's list."""
-    if not approver.is_active or approver.is_service_account:
-        return StatementHold.objects.none()
-    holds = statement_holds_all().pending(at=timezone.now()).exclude(identity=approver)
-    if not is_admin(approver):
-        holds = holds.filter(resource__policy__approver_groups__user=approver).distinct()
-    return holds.order_by("requested_at", "id")
+    holds = statement_holds_visible_to(user=approver).pending(at=timezone.now())
+    return holds.exclude(identity=approver).order_by("requested_at", "id")
 
 
 def statement_holds_visible_to(*, user: User) -> QuerySet[StatementHold]:
-    """Holds of any status ``user`` may read: administrators all, approvers those on the
-    resources they approve for. Held statements are exact texts: nobody else reads them."""
-    if not user.is_active or user.is_service_account:
-        return StatementHold.objects.none()
-    if is_admin(user):
-        return statement_holds_all()
-    return statement_holds_all().filter(resource__policy__approver_groups__user=user).distinct()
+    """Held statements of any status ``user`` may read (``policies.selectors``)."""
+    return holds_visible_to(holds=statement_holds_all(), user=user)
 
 
 def hold_decision_body(hold: StatementHold) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from controlplane.guardrails.models import StatementHold
+from controlplane.policies.serializers import HOLD_DECISION_FIELDS, HoldSerializer
 from controlplane.scoped_rules.serializers import ScopedRuleSerializer
 
 
@@ -18,13 +19,11 @@ class GuardrailPolicySerializer(ScopedRuleSerializer):
     hold_timeout_s = serializers.IntegerField(min_value=1, default=300)
 
 
-class StatementHoldSerializer(serializers.ModelSerializer):
+class StatementHoldSerializer(HoldSerializer):
     """A held statement as approvers see it: the exact text, who, where and why."""
 
-    identity = serializers.CharField(source="identity.get_username", read_only=True)
     resource = serializers.CharField(source="resource.name", read_only=True)
     agent = serializers.CharField(source="agent.name", read_only=True)
-    decided_by = serializers.SerializerMethodField()
 
     class Meta:
         model = StatementHold
@@ -38,14 +37,6 @@ class StatementHoldSerializer(serializers.ModelSerializer):
             "statement",
             "rule",
             "reason",
-            "status",
-            "requested_at",
-            "expires_at",
-            "decided_by",
-            "decided_at",
-            "decision_comment",
+            *HOLD_DECISION_FIELDS,
         ]
         read_only_fields = fields
-
-    def get_decided_by(self, hold: StatementHold) -> str | None:
-        return hold.decided_by.get_username() if hold.decided_by else None

@@ -10,13 +10,13 @@ rule matches is allowed (access to the resource itself is still checked by grant
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from controlplane.policies.models import HoldQuerySet, HoldStatus
 from controlplane.scoped_rules.models import scoped_rule_model
 
 # Any tool (a rule's ``tool``).
@@ -49,29 +49,12 @@ class ToolRule(scoped_rule_model(related_name="mcp_tool_rules")):
         ]
 
 
-class ToolCallHoldQuerySet(models.QuerySet["ToolCallHold"]):
-    def pending(self, *, at: datetime | None = None) -> ToolCallHoldQuerySet:
-        """Holds still waiting for a decision (and, given ``at``, not past their deadline)."""
-        waiting = self.filter(status=ToolCallHold.Status.PENDING)
-        return waiting if at is None else waiting.filter(expires_at__gt=at)
-
-    def stale(self, *, at: datetime) -> ToolCallHoldQuerySet:
-        """Pending holds past their deadline: housekeeping marks them expired."""
-        return self.filter(status=ToolCallHold.Status.PENDING, expires_at__lte=at)
-
-
 class ToolCallHold(models.Model):
     """One tool call a rule holds for approval. Not the audit log: it keeps the exact
     arguments (approvers must see what they approve), so only approvers and administrators
     read it; the audit log gets digests and the decision."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DENIED = "denied", "Denied"
-        EXPIRED = "expired", "Expired"
-        # The caller stopped waiting (it disconnected or cancelled the call).
-        WITHDRAWN = "withdrawn", "Withdrawn"
+    Status = HoldStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tool = models.CharField(max_length=63)
@@ -111,7 +94,7 @@ class ToolCallHold(models.Model):
     # What the approver wrote with the decision (policies.hold_decisions caps it).
     decision_comment = models.TextField(blank=True)
 
-    objects = ToolCallHoldQuerySet.as_manager()
+    objects = HoldQuerySet.as_manager()
 
     class Meta:
         ordering = ["requested_at", "id"]

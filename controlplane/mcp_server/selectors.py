@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from controlplane.access.models import Grant
 from controlplane.identities.models import User
-from controlplane.identities.permissions import is_admin
 from controlplane.mcp_server.models import EVERY_TOOL, ToolCallHold, ToolRule
-from controlplane.policies.selectors import may_request
+from controlplane.policies.selectors import holds_visible_to, may_request
 from controlplane.resources.models import Resource
 from controlplane.scoped_rules.resolution import (
     Subject,
@@ -75,22 +74,14 @@ def tool_call_holds_awaiting(*, approver: User) -> QuerySet[ToolCallHold]:
     """Pending holds ``approver`` may decide: on resources whose access policy makes them an
     approver (any, for administrators), never their own calls nor calls made for them. The
     hold services check all of this again; this is the approver's list."""
-    if not approver.is_active or approver.is_service_account:
-        return ToolCallHold.objects.none()
     holds = tool_call_holds_visible_to(user=approver).pending(at=timezone.now())
     holds = holds.exclude(identity=approver).exclude(on_behalf_of=approver)
     return holds.order_by("requested_at", "id")
 
 
 def tool_call_holds_visible_to(*, user: User) -> QuerySet[ToolCallHold]:
-    """Holds of any status ``user`` may read: administrators all, approvers those on the
-    resources they approve for. Held arguments are exact texts: nobody else reads them."""
-    if not user.is_active or user.is_service_account:
-        return ToolCallHold.objects.none()
-    if is_admin(user):
-        return tool_call_holds_all()
-    approvable = tool_call_holds_all().filter(resource__policy__approver_groups__user=user)
-    return approvable.distinct()
+    """Held tool calls of any status ``user`` may read (``policies.selectors``)."""
+    return holds_visible_to(holds=tool_call_holds_all(), user=user)
 
 
 @dataclass(frozen=True)

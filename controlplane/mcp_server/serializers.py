@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from controlplane.mcp_server.models import EVERY_TOOL, TOOL_NAMES, ToolCallHold, ToolRule
+from controlplane.policies.serializers import HOLD_DECISION_FIELDS, HoldSerializer
 from controlplane.scoped_rules.serializers import ScopedRuleSerializer
 
 
@@ -17,13 +18,11 @@ class ToolRuleSerializer(ScopedRuleSerializer):
     hold_timeout_s = serializers.IntegerField(min_value=1, default=300)
 
 
-class ToolCallHoldSerializer(serializers.ModelSerializer):
+class ToolCallHoldSerializer(HoldSerializer):
     """A held tool call as approvers see it: the exact arguments, who, for whom, where."""
 
-    identity = serializers.CharField(source="identity.get_username", read_only=True)
     on_behalf_of = serializers.SerializerMethodField()
     resource = serializers.SerializerMethodField()
-    decided_by = serializers.SerializerMethodField()
 
     class Meta:
         model = ToolCallHold
@@ -36,12 +35,7 @@ class ToolCallHoldSerializer(serializers.ModelSerializer):
             "resource",
             "rule",
             "correlation_id",
-            "status",
-            "requested_at",
-            "expires_at",
-            "decided_by",
-            "decided_at",
-            "decision_comment",
+            *HOLD_DECISION_FIELDS,
         ]
         read_only_fields = fields
 
@@ -50,6 +44,3 @@ class ToolCallHoldSerializer(serializers.ModelSerializer):
 
     def get_resource(self, hold: ToolCallHold) -> str | None:
         return hold.resource.name if hold.resource else None
-
-    def get_decided_by(self, hold: ToolCallHold) -> str | None:
-        return hold.decided_by.get_username() if hold.decided_by else None

@@ -20,12 +20,12 @@ from django.utils import timezone
 
 from controlplane.identities.models import User
 from controlplane.identities.permissions import is_admin
+from controlplane.policies.models import HoldStatus
 from controlplane.policies.selectors import may_approve, policy_for
 from controlplane.resources.models import Resource
 
 # An approver's decision comment, at most (it is stored and goes into the audit event).
 DECISION_COMMENT_MAX_CHARS = 1000
-PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def _admin(actor: User) -> bool:
 
 
 def _why_undecidable(kind: HeldKind, hold: Any, now: datetime) -> str:
-    if hold.status != PENDING:
+    if hold.status != HoldStatus.PENDING:
         return f"the held {kind.noun} is {hold.status}, no longer pending"
     if hold.expires_at <= now:
         return f"the held {kind.noun} expired undecided"

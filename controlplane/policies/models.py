@@ -6,6 +6,9 @@ requests for it are refused.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
@@ -117,3 +120,25 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"incident {self.pk}: {self.reason[:40]}"
+
+
+# Held work (guardrails' StatementHold, mcp_server's ToolCallHold) waits for the access
+# approvers of its resource (``hold_decisions``); both kinds share these.
+class HoldStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    EXPIRED = "expired", "Expired"
+    # The waiting side stopped waiting (the client or caller left, or cancelled).
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class HoldQuerySet(models.QuerySet[Any]):
+    def pending(self, *, at: datetime | None = None) -> HoldQuerySet:
+        """Holds still waiting for a decision (and, given ``at``, not past their deadline)."""
+        waiting = self.filter(status=HoldStatus.PENDING)
+        return waiting if at is None else waiting.filter(expires_at__gt=at)
+
+    def stale(self, *, at: datetime) -> HoldQuerySet:
+        """Pending holds past their deadline: housekeeping marks them expired."""
+        return self.filter(status=HoldStatus.PENDING, expires_at__lte=at)

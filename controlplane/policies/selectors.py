@@ -50,6 +50,17 @@ def may_approve(*, identity: User | None, policy: Policy) -> bool:
     return is_admin(identity) or policy.approver_groups.filter(user=identity).exists()
 
 
+def holds_visible_to(*, holds: QuerySet[Any], user: User) -> QuerySet[Any]:
+    """Of ``holds`` (held statements or tool calls, any status), those ``user`` may read:
+    administrators all, approvers those on the resources they approve for. Held work is
+    exact text (statements, arguments): nobody else reads it."""
+    if not user.is_active or user.is_service_account:
+        return holds.none()
+    if is_admin(user):
+        return holds
+    return holds.filter(resource__policy__approver_groups__user=user).distinct()
+
+
 def incident_open() -> Incident | None:
     """The open incident, if one is declared and not resolved."""
     return Incident.objects.filter(resolved_at__isnull=True).first()

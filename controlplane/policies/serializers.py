@@ -95,3 +95,25 @@ class HoldDecisionInputSerializer(serializers.Serializer):
     comment = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=DECISION_COMMENT_MAX_CHARS
     )
+
+
+# What every held work's serializer ends with: where its decision stands.
+HOLD_DECISION_FIELDS = [
+    "status",
+    "requested_at",
+    "expires_at",
+    "decided_by",
+    "decided_at",
+    "decision_comment",
+]
+
+
+class HoldSerializer(serializers.ModelSerializer):
+    """A held statement or tool call as approvers see it; each kind names its model and
+    fields (ending with HOLD_DECISION_FIELDS)."""
+
+    identity = serializers.CharField(source="identity.get_username", read_only=True)
+    decided_by = serializers.SerializerMethodField()
+
+    def get_decided_by(self, hold: Any) -> str | None:
+        return hold.decided_by.get_username() if hold.decided_by else None
