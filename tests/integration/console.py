@@ -95,3 +95,41 @@ def screenshot_and_axe(page: Page, name: str) -> list[str]:
     screenshot(page, name)
     findings = axe_findings(page)
     return [f"{name} ({page.url}):\n{axe_report(findings)}"] if findings else []
+
+
+def horizontal_overflow(page: Page) -> list[str]:
+    """Why the page scrolls sideways (on a phone), if it does: the elements reaching past
+    the viewport's right edge outside a scrolling box (a .table-scroll), outermost first.
+    An absolutely positioned element escapes a scrolling box without a positioned
+    ancestor, so it counts even inside one."""
+    culprits: list[str] = page.evaluate(
+        """() => {
+            const root = document.documentElement;
+            const width = root.clientWidth;
+            if (root.scrollWidth <= width + 1) return [];
+            const scrolls = ["auto", "scroll", "hidden", "clip"];
+            const escapes = (el) => ["absolute", "fixed"].includes(getComputedStyle(el).position);
+            const clipped = (el) => {
+                if (escapes(el)) return false;
+                for (let up = el.parentElement; up && up !== document.body;
+                     up = up.parentElement) {
+                    if (scrolls.includes(getComputedStyle(up).overflowX)) return true;
+                }
+                return false;
+            };
+            const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+                (el.className && typeof el.className === "string"
+                    ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+                ` "${(el.textContent || "").trim().slice(0, 30)}"`;
+            const out = [];
+            for (const el of document.body.querySelectorAll("*")) {
+                const right = el.getBoundingClientRect().right;
+                if (right > width + 1 && !clipped(el)) {
+                    out.push(`${name(el)} reaches ${Math.round(right)}px`);
+                }
+            }
+            return out.length ? out.slice(0, 10)
+                              : [`the page is ${root.scrollWidth}px wide, the viewport ${width}px`];
+        }"""
+    )
+    return culprits
