@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -199,7 +200,7 @@ def _approvals_seen_by(viewer: User) -> QuerySet[Approval]:
     return approvals[:HISTORY_LIMIT]
 
 
-def _decided(holds: QuerySet, viewer: User) -> QuerySet:  # type: ignore[type-arg]
+def _decided(holds: QuerySet[Any], viewer: User) -> QuerySet[Any]:
     """Holds someone approved or denied (expired and withdrawn ones had no decider)."""
     decided = holds.filter(status__in=DECIDED_HOLD, decided_at__isnull=False)
     if not is_admin(viewer):
@@ -234,7 +235,7 @@ def _hold_decision(hold: StatementHold) -> Decision:
         decision=hold.status,
         comment=hold.decision_comment,
         decided_by=hold.decided_by.get_username() if hold.decided_by else "",
-        decided_at=hold.decided_at,  # type: ignore[arg-type]  # decided: set
+        decided_at=hold.decided_at,  # set: only decided holds are listed
     )
 
 
@@ -249,5 +250,5 @@ def _tool_hold_decision(hold: ToolCallHold) -> Decision:
         decision=hold.status,
         comment=hold.decision_comment,
         decided_by=hold.decided_by.get_username() if hold.decided_by else "",
-        decided_at=hold.decided_at,  # type: ignore[arg-type]  # decided: set
+        decided_at=hold.decided_at,  # set: only decided holds are listed
     )
