@@ -17,16 +17,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from controlplane.cli import ServiceCommand
-from controlplane.guardrails.models import GuardrailPolicy
-from controlplane.guardrails.selectors import guardrail_policy_get
-from controlplane.guardrails.services import (
-    GuardrailPolicySpec,
-    guardrail_policy_delete,
-    guardrail_policy_set,
-)
-from controlplane.resources.models import Resource
-from controlplane.resources.selectors import resource_get
+from controlplane.guardrails.services import GUARDRAIL_POLICIES
+from controlplane.scoped_rules.commands import ScopedRuleCommand
 from dataplane.guardrails.document import FORMAT_VERSION
 
 RULE_FLAGS = (
@@ -41,12 +33,11 @@ RULE_FLAGS = (
 )
 
 
-class Command(ServiceCommand):
+class Command(ScopedRuleCommand):
     help = "Create or replace a guardrail policy (the whole policy), or delete it."
+    kind = GUARDRAIL_POLICIES
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name")
-        parser.add_argument("--delete", action="store_true")
+    def add_own_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--file", metavar="POLICY.json", help="a guardrail policy document")
         parser.add_argument("--deny-classes", default="", metavar="CLASS,CLASS")
         parser.add_argument("--read-only", action="store_true", help="deny every write")
@@ -56,39 +47,10 @@ class Command(ServiceCommand):
         parser.add_argument("--hold-writes", action="store_true", help="hold every write")
         parser.add_argument("--max-rows", type=int, default=None, metavar="N")
         parser.add_argument("--unparseable", choices=["deny", "hold", "allow"], default=None)
-        parser.add_argument("--resource", default="", metavar="R", help="default: every one")
-        parser.add_argument(
-            "--applies-to",
-            choices=GuardrailPolicy.AppliesTo.values,
-            default=GuardrailPolicy.AppliesTo.EVERYONE,
-        )
-        parser.add_argument("--group", action="append", default=[], metavar="G")
-        parser.add_argument("--priority", type=int, default=0, metavar="N")
         parser.add_argument("--hold-timeout", type=int, default=300, metavar="SECONDS")
-        parser.add_argument("--description", default="")
-        parser.add_argument("--disable", action="store_true")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        name = options["name"]
-        if options["delete"]:
-            guardrail_policy_delete(actor=None, policy=_policy(name))
-            self.stderr.write(f"guardrail policy {name} deleted")
-            return
-        _, created = guardrail_policy_set(actor=None, name=name, spec=_spec(options))
-        self.stderr.write(f"guardrail policy {name} {'created' if created else 'replaced'}")
-
-
-def _spec(options: dict[str, Any]) -> GuardrailPolicySpec:
-    return GuardrailPolicySpec(
-        policy=_document(options),
-        description=options["description"],
-        resource=_resource(options["resource"]) if options["resource"] else None,
-        applies_to=options["applies_to"],
-        groups=options["group"],
-        priority=options["priority"],
-        enabled=not options["disable"],
-        hold_timeout_s=options["hold_timeout"],
-    )
+    def own_spec_fields(self, options: dict[str, Any]) -> dict[str, Any]:
+        return {"policy": _document(options), "hold_timeout_s": options["hold_timeout"]}
 
 
 def _document(options: dict[str, Any]) -> dict[str, Any]:
@@ -137,17 +99,3 @@ def _document_from_flags(options: dict[str, Any]) -> dict[str, Any]:
     if options["max_rows"] is not None:
         document["max_rows"] = options["max_rows"]
     return document
-
-
-def _resource(name: str) -> Resource:
-    try:
-        return resource_get(name=name)
-    except Resource.DoesNotExist:
-        raise CommandError(f"no resource named {name!r}") from None
-
-
-def _policy(name: str) -> GuardrailPolicy:
-    try:
-        return guardrail_policy_get(name=name)
-    except GuardrailPolicy.DoesNotExist:
-        raise CommandError(f"no guardrail policy named {name!r}") from None
