@@ -111,3 +111,11 @@ def test_every_page_has_a_skip_link_landmarks_and_the_stylesheet(carol: User) ->
     css = Client().get("/static/web/console.css")
     assert css.status_code == 200
     assert b"prefers-color-scheme: dark" in b"".join(css.streaming_content)
+
+
+def test_auditors_get_their_way_to_sessions_and_the_log(carol: User, developer_alice: User) -> None:
+    page = signed_in(carol).get("/").content.decode()
+    oversight = page[page.index('id="oversight"') :]
+    assert "change nothing" in oversight and 'href="/sessions/"' in oversight
+    assert 'href="/audit/"' in oversight
+    assert 'id="oversight"' not in signed_in(developer_alice).get("/").content.decode()
