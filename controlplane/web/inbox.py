@@ -102,7 +102,7 @@ def inbox_history(*, viewer: User) -> list[Decision]:
     decisions = [
         *map(_request_decision, _approvals_seen_by(viewer)),
         *map(_hold_decision, _decided(statement_holds_visible_to(user=viewer), viewer)),
-        *map(_tool_hold_decision, _decided(tool_call_holds_visible_to(user=viewer), viewer)),
+        *map(_hold_decision, _decided(tool_call_holds_visible_to(user=viewer), viewer)),
     ]
     decisions.sort(key=lambda d: d.decided_at, reverse=True)
     return decisions[:HISTORY_LIMIT]
@@ -224,29 +224,17 @@ def _request_decision(approval: Approval) -> Decision:
     )
 
 
-def _hold_decision(hold: StatementHold) -> Decision:
+def _hold_decision(hold: StatementHold | ToolCallHold) -> Decision:
+    """A held statement's or tool call's decision (both hold models share these fields)."""
+    tool_call = isinstance(hold, ToolCallHold)
+    acted_for = hold.on_behalf_of if isinstance(hold, ToolCallHold) else None
     return Decision(
-        kind="statement",
+        kind="tool call" if tool_call else "statement",
         item_id=hold.pk,
         identity=hold.identity.get_username(),
-        on_behalf_of="",
-        resource=hold.resource.name,
-        subject=hold.statement,
-        decision=hold.status,
-        comment=hold.decision_comment,
-        decided_by=hold.decided_by.get_username() if hold.decided_by else "",
-        decided_at=hold.decided_at,  # set: only decided holds are listed
-    )
-
-
-def _tool_hold_decision(hold: ToolCallHold) -> Decision:
-    return Decision(
-        kind="tool call",
-        item_id=hold.pk,
-        identity=hold.identity.get_username(),
-        on_behalf_of=hold.on_behalf_of.get_username() if hold.on_behalf_of else "",
+        on_behalf_of=acted_for.get_username() if acted_for else "",
         resource=hold.resource.name if hold.resource else "",
-        subject=hold.tool,
+        subject=hold.tool if isinstance(hold, ToolCallHold) else hold.statement,
         decision=hold.status,
         comment=hold.decision_comment,
         decided_by=hold.decided_by.get_username() if hold.decided_by else "",
