@@ -11,24 +11,23 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from controlplane.api.inputs import validated_input
 from controlplane.api.pagination import PagePagination, paginated_response
+from controlplane.api.schemas import KindApi
 from controlplane.policies.models import HoldStatus
 from controlplane.policies.serializers import HoldDecisionInputSerializer, HoldSerializer
 
 ANY_STATUS = "all"
 
 
-class HoldApi(APIView):
-    """What a kind's hold views share; a subclass that names ``operations`` gets its
-    OpenAPI operations described."""
+class HoldApi(KindApi):
+    """What a kind's hold views share (``<operations>_list``, ...)."""
 
     permission_classes = [IsAuthenticated]
     serializer: ClassVar[type[HoldSerializer]]
@@ -36,15 +35,6 @@ class HoldApi(APIView):
     visible_to: ClassVar[Callable[..., QuerySet[Any]]]
     operations: ClassVar[str]  # "statement_holds"
     noun: ClassVar[str]  # "held statement"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if hasattr(cls, "operations"):
-            extend_schema_view(**cls.schemas())(cls)
-
-    @classmethod
-    def schemas(cls) -> dict[str, Any]:
-        return {}
 
     def hold_or_404(self, request: Request, hold_id: object) -> Any:
         """A hold the caller may see; anyone else gets 404, as if it did not exist."""

@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from controlplane.api.inputs import validated_input
 from controlplane.api.pagination import PagePagination, paginated_response
+from controlplane.api.schemas import KindApi
 from controlplane.identities.permissions import IsAdmin, IsAuditor, IsReadOnly
 from controlplane.scoped_rules.resolution import scoped_rules_list
 from controlplane.scoped_rules.serializers import ScopedRuleSerializer
@@ -30,23 +30,13 @@ from controlplane.scoped_rules.services import (
 READ_OR_ADMIN = IsAdmin | (IsAuditor & IsReadOnly)
 
 
-class ScopedRuleApi(APIView):
-    """What a kind's list and detail views share; a subclass that names ``operations``
-    gets its OpenAPI operations (``<operations>_list``, ...) described."""
+class ScopedRuleApi(KindApi):
+    """What a kind's list and detail views share (``<operations>_list``, ...)."""
 
     permission_classes = [READ_OR_ADMIN]
     kind: ClassVar[ScopedRuleKind]
     serializer: ClassVar[type[ScopedRuleSerializer]]
     operations: ClassVar[str]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if hasattr(cls, "operations"):
-            extend_schema_view(**cls.schemas())(cls)
-
-    @classmethod
-    def schemas(cls) -> dict[str, Any]:
-        return {}
 
     def shown(self, name: str) -> dict[str, Any]:
         return dict(self.serializer(self.rule_or_404(name)).data)
