@@ -3,11 +3,12 @@
 Two reads: the latest checkpoint's status (its log signature and each witness cosignature
 verified again, not taken from the row), and a bounded range of entries verified as the
 offline verifier (``python -m ledger.verify``) verifies a bundle: each stored leaf
-recomputed from its event's columns (``ledger.leaf`` canonical form), the entry pass of
-``ledger.verify.entries`` over the rows (seq contiguity, canonical leaves, the recorded leaf
-hashes, per-agent ``agent_seq``, the root at every checkpoint inside the range), inclusion
-proofs of the range's ends, the end of the range proved consistent with the latest
-checkpoint, and the checkpoints just before and after the range proved consistent with it.
+recomputed from its event's columns by the sequencer's own ``leaf_text`` (``ledger.leaf``
+canonical form), the entry pass of ``ledger.verify.entries`` over the rows (seq contiguity,
+canonical leaves, the recorded leaf hashes, per-agent ``agent_seq``, the root at every
+checkpoint inside the range), inclusion proofs of the range's ends, the end of the range
+proved consistent with the latest checkpoint, and the checkpoints just before and after the
+range proved consistent with it.
 
 Trust: the log keys this control plane recorded (``log_keys_list``), as the evidence report
 does; an auditor anchors trust offline with ``--log-key``.
@@ -31,11 +32,11 @@ from controlplane.audit.log import (
     log_keys_list,
 )
 from controlplane.audit.models import AuditEvent, Checkpoint, Cosignature, MerkleNode
-from controlplane.audit.sequencer import frontier_load
+from controlplane.audit.sequencer import Entry, Person, frontier_load, leaf_text
 from ledger.checkpoint import Checkpoint as CheckpointBody
 from ledger.checkpoint import CheckpointError, open_checkpoint
 from ledger.cosignature import verify_cosignature
-from ledger.leaf import LeafError, leaf_bytes, leaf_document
+from ledger.leaf import LeafError
 from ledger.merkle import (
     MissingNodeError,
     ProofError,
@@ -270,13 +271,9 @@ def _entry_lines(report: Report, first: int, last: int) -> Iterator[bytes]:
             columns = dict(zip(_LEAF_COLUMNS, row, strict=True))
             _check_columns(report, columns)
             recorded = hashes.get(columns["seq"])
-            yield json.dumps(
-                {
-                    "seq": columns["seq"],
-                    "leaf_hash": recorded.hex() if recorded else None,
-                    "leaf": columns["leaf"],
-                }
-            ).encode()
+            leaf_hash = f'"{recorded.hex()}"' if recorded else "null"
+            leaf = json.dumps(columns["leaf"])
+            yield f'{{"seq":{columns["seq"]},"leaf_hash":{leaf_hash},"leaf":{leaf}}}'.encode()
 
 
 def _leaf_hashes(start: int, end: int) -> dict[int, bytes]:
@@ -286,10 +283,10 @@ def _leaf_hashes(start: int, end: int) -> dict[int, bytes]:
 
 
 def _check_columns(report: Report, columns: dict[str, Any]) -> None:
-    """The stored leaf must be exactly the canonical leaf of the event's columns."""
+    """The stored leaf must be exactly the leaf the sequencer makes of the event's columns."""
     seq = columns["seq"]
     try:
-        expected = leaf_bytes(_document(columns)).decode()
+        expected = leaf_text(_entry(columns), seq=seq, payload=columns["payload"] or {})
     except LeafError as error:
         report.fail(f"entry seq={seq}", f"its columns make no valid leaf: {error}", seq=seq)
         return
@@ -298,23 +295,21 @@ def _check_columns(report: Report, columns: dict[str, Any]) -> None:
         report.fail(f"entry seq={seq}", f"the stored leaf differs from the event's {what}", seq=seq)
 
 
-def _document(columns: dict[str, Any]) -> dict[str, Any]:
-    behalf = [columns[f"on_behalf_of_{part}"] for part in ("sub", "kind", "name")]
-    return leaf_document(
-        seq=columns["seq"],
-        time=columns["occurred_at"],
+def _entry(columns: dict[str, Any]) -> Entry:
+    """The event as the sequencer received it (received_at is not in the leaf)."""
+    behalf = Person(*(columns[f"on_behalf_of_{part}"] for part in ("sub", "kind", "name")))
+    return Entry(
         source=columns["source"],
-        agent=columns["agent__name"],
-        agent_seq=columns["agent_seq"],
-        actor={part: columns[f"actor_{part}"] for part in ("sub", "kind", "name")},
-        on_behalf_of=dict(zip(("sub", "kind", "name"), behalf, strict=True))
-        if any(behalf)
-        else None,
+        occurred_at=columns["occurred_at"],
+        received_at=columns["occurred_at"],
+        action=columns["action"],
+        actor=Person(*(columns[f"actor_{part}"] for part in ("sub", "kind", "name"))),
+        on_behalf_of=behalf if any((behalf.sub, behalf.kind, behalf.name)) else None,
         resource=columns["resource"],
         protocol=columns["protocol"],
         session=columns["session"],
-        action=columns["action"],
-        payload=columns["payload"] or {},
+        agent_name=columns["agent__name"],
+        agent_seq=columns["agent_seq"],
     )
 
 

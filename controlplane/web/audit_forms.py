@@ -19,28 +19,26 @@ TEXT_MAX = 200
 LOCAL_TIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class AuditFilterForm(forms.Form):
+class ConsoleForm(forms.Form):
+    """Labels as the rest of the console writes them: no trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AuditFilterForm(ConsoleForm):
     """The explorer's filter bar (GET). Times are UTC, as the log writes them."""
 
     action = forms.CharField(label="Action", required=False, max_length=100)
-    identity = forms.CharField(
-        label="Identity",
-        required=False,
-        max_length=150,
-        help_text="Actor or the person an agent acted for (name or subject).",
-    )
+    identity = forms.CharField(label="Identity", required=False, max_length=150)
     resource = forms.CharField(label="Resource", required=False, max_length=100)
     session = forms.CharField(label="Session", required=False, max_length=100)
     since = forms.DateTimeField(label="From (UTC)", required=False, widget=LOCAL_TIME)
     until = forms.DateTimeField(label="Until (UTC)", required=False, widget=LOCAL_TIME)
     seq_from = forms.IntegerField(label="Seq from", required=False, min_value=0)
     seq_to = forms.IntegerField(label="Seq to", required=False, min_value=0)
-    text = forms.CharField(
-        label="Payload contains",
-        required=False,
-        max_length=TEXT_MAX,
-        help_text="Case-insensitive text in the masked payload.",
-    )
+    text = forms.CharField(label="Payload contains", required=False, max_length=TEXT_MAX)
     before = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
@@ -69,7 +67,7 @@ class AuditFilterForm(forms.Form):
         )
 
 
-class RangeVerifyForm(forms.Form):
+class RangeVerifyForm(ConsoleForm):
     """First and last seq (inclusive) of a range to verify, at most RANGE_MAX_ENTRIES."""
 
     first = forms.IntegerField(label="First seq", min_value=0)
@@ -87,7 +85,7 @@ class RangeVerifyForm(forms.Form):
         return data
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(ConsoleForm):
     """The period of an export, as the export API takes it: ISO 8601 or relative (7d)."""
 
     since = forms.CharField(

@@ -6,7 +6,6 @@ the control plane publishes. Then she looks at the agents page."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import tarfile
@@ -18,12 +17,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from devstack.gatehouse import REPO, ControlPlane
-from devstack.oidc_provider import PERSONAS, OidcProvider, control_plane_client
+from devstack.oidc_provider import OidcProvider, control_plane_client
 from devstack.ports import free_port
+from tests.integration.console import screenshot_and_axe, sign_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
-
-PASSWORDS = {user.username: user.password for user in PERSONAS}
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
 @pytest.fixture(scope="module")
@@ -46,24 +44,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OidcProvid
         provider.stop()
 
 
-def carol_on(browser: Browser, provider: OidcProvider, cp: ControlPlane, path: str) -> Page:
-    context = browser.new_context(accept_downloads=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(cp.url + path)
-    page.get_by_role("link", name="Sign in with your organisation").click()
-    expect(page).to_have_url(re.compile(re.escape(provider.issuer) + "/interaction/"))
-    page.get_by_label("Username").fill("carol")
-    page.get_by_label("Password").fill(PASSWORDS["carol"])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(f"^({re.escape(cp.url)}/|.*/interaction/)"))
-    allow = page.get_by_role("button", name="Allow")
-    if page.url.startswith(provider.issuer) and allow.count():
-        allow.click()
-    page.wait_for_url(cp.url + path)
-    return page
-
-
 def _wait_for_a_checkpoint(page: Page, cp: ControlPlane, *, min_size: int) -> None:
     """The log signer (a process of its own) signs within a second or two of the writes."""
     deadline = time.monotonic() + 30
@@ -79,7 +59,7 @@ def test_carol_verifies_a_range_and_downloads_a_bundle_that_verifies_offline(
     browser: Browser, stack: tuple[OidcProvider, ControlPlane], tmp_path: Path
 ) -> None:
     provider, cp = stack
-    page = carol_on(browser, provider, cp, "/audit/")
+    page = sign_in(browser, cp_url=cp.url, provider=provider, username="carol", path="/audit/")
     _wait_for_a_checkpoint(page, cp, min_size=8)
     page.reload()
     expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
@@ -94,6 +74,8 @@ def test_carol_verifies_a_range_and_downloads_a_bundle_that_verifies_offline(
     verdict = page.locator("#verify-result")
     expect(verdict).to_have_attribute("data-ok", "true")
     expect(verdict).to_contain_text(f"VERIFIED: {size} entries, seq 0..{size - 1}")
+    page.locator("#audit-events details").first.locator("summary").click()  # a payload, open
+    findings = screenshot_and_axe(page, "carol-audit")
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download bundle").click()
@@ -116,3 +98,5 @@ def test_carol_verifies_a_range_and_downloads_a_bundle_that_verifies_offline(
     row = page.locator("#agent-edge-audit")
     expect(row).to_contain_text("Offline")
     expect(row).to_contain_text("never")
+    findings += screenshot_and_axe(page, "carol-agents")
+    assert not findings, "\n".join(findings)
