@@ -25,10 +25,12 @@ class AgentState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class AgentHealth:
-    """An agent's state, and when it was last heard from (None: never)."""
+    """An agent's state, when it was last heard from and how many seconds before the moment
+    asked about (both None: never)."""
 
     state: AgentState
     last_seen_at: datetime | None
+    silent_for_seconds: float | None = None
 
     @property
     def badge(self) -> str:
@@ -49,4 +51,5 @@ def agent_health(agent: Agent, *, at: datetime | None = None) -> AgentHealth:
         state = AgentState.STALE
     else:
         state = AgentState.CONNECTED
-    return AgentHealth(state=state, last_seen_at=agent.last_seen_at)
+    silent = None if agent.last_seen_at is None else (at - agent.last_seen_at).total_seconds()
+    return AgentHealth(state=state, last_seen_at=agent.last_seen_at, silent_for_seconds=silent)

@@ -57,7 +57,7 @@ class GrantFilterForm(forms.Form):
     """The grants page's filter bar (GET): which grants (active, past or both) on which
     resource ("" = any)."""
 
-    STATES = [("", "Active and past"), ("active", "Active"), ("past", "Past")]
+    STATES = [("", "All"), ("active", "Active"), ("past", "Past")]
 
     state = forms.ChoiceField(label="Show", choices=STATES, required=False)
     resource = forms.ChoiceField(label="Resource", required=False)

@@ -23,6 +23,7 @@ def heard(agent: Agent, *, seconds_ago: float | None, connected: bool = True) ->
 def test_a_connected_agent_with_a_recent_heartbeat_is_connected(edge: IssuedAgent) -> None:
     health = agent_health(heard(edge.agent, seconds_ago=5))
     assert health.state is AgentState.CONNECTED and health.badge == "badge-ok"
+    assert health.silent_for_seconds is not None and 5 <= health.silent_for_seconds < 6
 
 
 def test_thirty_seconds_without_a_heartbeat_is_stale(edge: IssuedAgent) -> None:

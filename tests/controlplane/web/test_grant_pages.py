@@ -193,7 +193,7 @@ def test_the_revoked_row_watches_its_live_session_until_the_agent_reports_its_en
         ended_at=timezone.now(), end_reason="access grant ended"
     )
     ended = signed_in(erin).get(f"/grants/{grant.pk}/row").content.decode()
-    assert "session ended" in ended and "(access grant ended)" in ended
+    assert "session ended" in ended and '<span class="muted">access grant ended</span>' in ended
     assert "hx-trigger" not in ended  # done: the row stops polling
 
 
