@@ -203,6 +203,26 @@ def test_each_verdict_is_an_audit_event_with_the_rule(guarded) -> None:
     assert "DROP TABLE" in event["payload"]["reason"]
 
 
+def test_a_guarded_unmasked_statement_event_records_columns_but_never_values(guarded) -> None:
+    """The replay shows an inspected session's result columns; values only ever come from
+    masked sessions, and this one is guarded, not masked."""
+    marker = f"columns_{time.time_ns()}"
+    for resource in ("guarded", "limited"):  # bytes passed as read; rows rewritten (limit)
+        done = _psql(guarded, resource, f"select 'secret@example.com' as {marker}, 1::int8 as n")
+        assert done.returncode == 0, done.stderr
+    events = guarded.wait_for_events(
+        lambda evs: sum(marker in e["payload"].get("statement", "") for e in evs) >= 2,
+        action="statement",
+    )
+    recorded = [e["payload"] for e in events if marker in e["payload"]["statement"]]
+    for payload in recorded:
+        assert payload["columns"] == [
+            {"name": marker, "type": "text", "oid": 25},
+            {"name": "n", "type": "int8", "oid": 20},
+        ]
+        assert "sample_rows" not in payload
+
+
 def test_a_result_past_the_row_limit_ends_in_an_error_and_no_extra_row_leaves(guarded) -> None:
     within = _psql(guarded, "limited", f"select i from generate_series(1, {ROW_LIMIT}) i")
     assert within.returncode == 0 and within.stdout.split() == [str(i) for i in range(1, 6)]
