@@ -55,12 +55,6 @@ def access_requests_pending_of(*, user: User) -> QuerySet[AccessRequest]:
     return access_requests_all().filter(requester=user).pending().order_by("created_at", "id")
 
 
-def access_requests_decided_by(*, approver: User) -> QuerySet[AccessRequest]:
-    """Requests ``approver`` approved or denied, newest first."""
-    decided = access_requests_all().filter(approvals__approver=approver).distinct()
-    return decided[:HISTORY_LIMIT]
-
-
 def grants_active_of(*, user: User) -> QuerySet[Grant]:
     """``user``'s grants in force now, soonest to end first."""
     return grants_all().active().filter(identity=user).order_by("expires_at")
