@@ -152,9 +152,10 @@ def console(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> It
         cp.start()
         token = cp.api("POST", "/api/v1/agents", {"name": AGENT_NAME})["token"]
         _resource_policy_and_masking(cp, pg)
+        # Ready by the time alice connects: the first journey signs people in meanwhile.
         agent = Agent(
             root / "agent", control_plane_url=cp.url, token=token, postgres_port=agent_port
-        ).start()
+        ).start(wait=False)
         yield Console(provider=provider, cp=cp, agent=agent)
     finally:
         if agent is not None:
@@ -281,6 +282,7 @@ def test_alice_asks_on_the_resource_page_and_bob_approves_in_his_live_inbox(
     item.get_by_label("Comment").fill(COMMENT)
     item.get_by_role("button", name="Approve").click()
     expect(bob.get_by_role("status").first).to_contain_text("approved")
+    expect(alice.locator("#my-requests")).to_contain_text("Approved")  # her page polls
 
     grants = _events(console, lambda es: bool(es), action="grant.created")
     assert grants, "no grant was created"
@@ -299,6 +301,7 @@ def test_alice_gets_a_token_and_reads_masked_customers_with_psql(
     assert f"dbname={RESOURCE} user=alice sslmode=require" in conninfo
     story.token_conninfo, story.token = conninfo, token
 
+    console.agent.wait_ready()
     out = _psql_once_the_grant_arrives((conninfo, token), *PSQL_STATEMENTS)
     assert "Dora Ledger|" + MASKED_EMAIL in out, out
     assert "2\n" in out, out
@@ -379,10 +382,14 @@ def test_carol_finds_alices_session_and_replays_it_masked(
     carol.get_by_role("button", name="Step back").click()
     expect(position).not_to_have_text(at)
     expect(carol.locator('li.step[aria-current="step"]')).to_contain_text(PSQL_STATEMENTS[0])
-    html = carol.content()
-    assert MASKED_EMAIL in html
+    _no_raw_emails(carol, "the replay")
+
+
+def _no_raw_emails(page: Page, where: str) -> None:
+    html = page.content()
+    assert MASKED_EMAIL in html, f"{where} shows no masked email"
     leaked = [email for email in RAW_EMAILS if email in html]
-    assert not leaked, f"the replay shows raw emails: {leaked}"
+    assert not leaked, f"{where} shows raw emails: {leaked}"
 
 
 def test_carol_verifies_alices_session_in_the_log_and_downloads_the_export_bundle(
@@ -392,6 +399,12 @@ def test_carol_verifies_alices_session_in_the_log_and_downloads_the_export_bundl
     seqs = [e["seq"] for e in console.cp.audit_events(session=session)]
     first, last = min(seqs), max(seqs)
     carol = _open(people("carol"), console, "/audit/")
+    carol.get_by_label("Session", exact=True).fill(session)
+    carol.get_by_role("button", name="Search", exact=True).click()
+    carol.wait_for_url(re.compile(f"session={session}"))
+    expect(carol.locator("#audit-results")).to_contain_text("masking.applied")
+    _no_raw_emails(carol, "the audit explorer")
+
     _wait_for_a_checkpoint_covering(carol, console, last)
 
     carol.get_by_label("First seq").fill(str(first))
@@ -441,6 +454,8 @@ def test_carol_can_neither_approve_nor_revoke(
     assert _forged_post(carol, console, f"/grants/{grant['id']}/revoke", {}) == 403
     decide = {"decision": "approve", "comment": "carol says yes"}
     assert _forged_post(carol, console, f"/requests/{request_id}/decide", decide) == 403
+    session = story.needs(story.query_session, "alice's psql session")
+    assert _forged_post(carol, console, f"/sessions/{session}/terminate", {"confirm": "yes"}) == 403
     revoked = console.cp.audit_events(action="grant.revoked")
     assert not [e for e in revoked if e["payload"]["grant"] == grant["id"]], revoked
     decided = console.cp.audit_events(action="access_request.approved")
