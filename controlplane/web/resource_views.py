@@ -6,6 +6,7 @@ view parses, calls selectors or one service and renders; writes are POSTs with C
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
@@ -32,6 +34,7 @@ from controlplane.web.pages import is_htmx, page
 from controlplane.web.selectors import (
     HISTORY_LIMIT,
     access_requests_of,
+    access_requests_pending_of,
     grant_ids_revocable_by,
     grants_active_of,
     grants_past,
@@ -80,8 +83,7 @@ def resources(request: HttpRequest) -> HttpResponse:
 
 def _resource_rows(user: User) -> list[ResourceRow]:
     granted = {grant.resource_id: grant for grant in reversed(grants_active_of(user=user))}
-    pending = AccessRequest.objects.pending().filter(requester=user).order_by("created_at")
-    asked = {item.resource_id: item for item in pending}
+    asked = {item.resource_id: item for item in access_requests_pending_of(user=user)}
     requestable = set(policies_requestable_by(user=user).values_list("resource_id", flat=True))
     return [
         ResourceRow(
@@ -185,7 +187,7 @@ def _active_grants_context(user: User, resource: Resource) -> dict[str, Any]:
     return {"active_grants": rows}
 
 
-def _service_call(form: AccessRequestForm, service: Any, **kwargs: Any) -> bool:
+def _service_call(form: AccessRequestForm, service: Callable[..., object], **kwargs: Any) -> bool:
     """Call ``service``; put its refusal on ``form`` (by field where it names one)."""
     try:
         service(**kwargs)
@@ -252,7 +254,7 @@ def _grants_template(request: HttpRequest) -> str:
     return "web/grants/sections.html" if is_htmx(request) else "web/grants/page.html"
 
 
-def _grants_context(user: User, visible: Any, wanted: dict[str, str]) -> dict[str, Any]:
+def _grants_context(user: User, visible: QuerySet[Grant], wanted: dict[str, str]) -> dict[str, Any]:
     if wanted["resource"]:
         visible = visible.filter(resource__name=wanted["resource"])
     context: dict[str, Any] = {"active": None, "past": None}
@@ -264,7 +266,7 @@ def _grants_context(user: User, visible: Any, wanted: dict[str, str]) -> dict[st
     return context
 
 
-def _active_rows(user: User, active: Any) -> list[GrantRow]:
+def _active_rows(user: User, active: QuerySet[Grant]) -> list[GrantRow]:
     grants = list(active[:HISTORY_LIMIT])
     revocable = grant_ids_revocable_by(user=user, grants=grants)
     live = live_session_counts(grant_ids=[grant.pk for grant in grants])
