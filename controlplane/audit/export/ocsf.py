@@ -572,6 +572,8 @@ ENTITY_TYPES = {
     # ... and on held MCP tool calls (mcp.hold_approved, ...).
     "mcp": "Tool Call Hold",
     "mcp_tool_rule": "MCP Tool Rule",
+    # A person asking an agent to end a session (session.terminate_requested).
+    "session": "Session",
 }
 ENTITY_ACTIVITIES = {
     "created": (1, "Create"),
@@ -597,6 +599,7 @@ ENTITY_ACTIVITIES = {
     "hold_denied": (9, "Disable"),
     "hold_expired": (11, "Deactivate"),
     "hold_withdrawn": (11, "Deactivate"),
+    "terminate_requested": (11, "Deactivate"),
 }
 ENTITY_UID_KEYS = ("grant", "request", "id", "kid", "prefix", "policy", "name")
 

@@ -27,6 +27,7 @@ from controlplane.identities.signin import SignInAction
 from controlplane.masking.actions import MaskingAction
 from controlplane.mcp_server.actions import McpAction
 from controlplane.policies.actions import PolicyAction
+from controlplane.sessions.actions import SessionAction
 from dataplane.contract import Action
 from tests.controlplane.audit.export.entries import AGENT_SMITH, ALICE, ANONYMOUS, entry, statement
 
@@ -420,6 +421,7 @@ def _every_known_action() -> list[str]:
         MaskingAction,
         GuardrailAction,
         McpAction,
+        SessionAction,
         Action,
     )
     return sorted({str(member) for enum in enums for member in enum})
