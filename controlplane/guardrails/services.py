@@ -19,7 +19,6 @@ from controlplane.scoped_rules.services import (
     scoped_rule_create,
     scoped_rule_delete,
     scoped_rule_set,
-    scoped_rule_spec_of,
     scoped_rule_update,
 )
 from dataplane.guardrails.document import policy_from_document
@@ -81,11 +80,6 @@ def guardrail_policy_set(
 def guardrail_policy_delete(*, actor: User | None, policy: GuardrailPolicy) -> None:
     """Delete ``policy``; the grants it judged are resolved again (maybe unguarded now)."""
     scoped_rule_delete(kind=GUARDRAIL_POLICIES, actor=actor, rule=policy)
-
-
-def guardrail_policy_spec_of(policy: GuardrailPolicy) -> GuardrailPolicySpec:
-    """The spec that would store ``policy`` as it is (partial updates start from it)."""
-    return scoped_rule_spec_of(kind=GUARDRAIL_POLICIES, rule=policy)
 
 
 def guardrail_document_error(document: object) -> str:

@@ -21,7 +21,6 @@ from controlplane.scoped_rules.services import (
     scoped_rule_create,
     scoped_rule_delete,
     scoped_rule_set,
-    scoped_rule_spec_of,
     scoped_rule_update,
 )
 
@@ -116,8 +115,3 @@ def masking_policy_set(
 def masking_policy_delete(*, actor: User | None, policy: MaskingPolicy) -> None:
     """Delete ``policy``; the grants it masked are resolved again (maybe unmasked now)."""
     scoped_rule_delete(kind=MASKING_POLICIES, actor=actor, rule=policy)
-
-
-def masking_policy_spec_of(policy: MaskingPolicy) -> MaskingPolicySpec:
-    """The spec that would store ``policy`` as it is (partial updates start from it)."""
-    return scoped_rule_spec_of(kind=MASKING_POLICIES, rule=policy)

@@ -17,7 +17,6 @@ from controlplane.scoped_rules.services import (
     scoped_rule_create,
     scoped_rule_delete,
     scoped_rule_set,
-    scoped_rule_spec_of,
     scoped_rule_update,
 )
 
@@ -70,8 +69,3 @@ def tool_rule_set(*, actor: User | None, name: str, spec: ToolRuleSpec) -> tuple
 def tool_rule_delete(*, actor: User | None, rule: ToolRule) -> None:
     """Delete ``rule``; the calls it decided fall to the next matching rule (or are allowed)."""
     scoped_rule_delete(kind=TOOL_RULES, actor=actor, rule=rule)
-
-
-def tool_rule_spec_of(rule: ToolRule) -> ToolRuleSpec:
-    """The spec that would store ``rule`` as it is (partial updates start from it)."""
-    return scoped_rule_spec_of(kind=TOOL_RULES, rule=rule)
