@@ -186,9 +186,7 @@ def test_bob_terminates_a_live_psycopg_session_from_the_sessions_page(
     screenshot_and_axe(bob, "sessions-bob-ended")
 
     requested = _events(stack, "session.terminate_requested", bool)
-    assert [(e["actor_name"], e["payload"]["session"]) for e in requested] == [
-        ("bob", session_id)
-    ]
+    assert [(e["actor_name"], e["payload"]["session"]) for e in requested] == [("bob", session_id)]
     ends = _events(stack, "session.end", lambda evs: any(e["session"] == session_id for e in evs))
     (end,) = [e for e in ends if e["session"] == session_id]
     assert "terminated by bob" in end["payload"]["reason"]
