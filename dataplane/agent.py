@@ -16,7 +16,13 @@ from dataplane.core.addons import AddonChain
 from dataplane.core.config import ConfigStore
 from dataplane.core.consumed_grants import ConsumedGrants
 from dataplane.core.holds import HoldDesk
-from dataplane.core.server import GatewayServices, Listen, start_listener
+from dataplane.core.server import (
+    ConnectionHandler,
+    GatewayServices,
+    Listen,
+    close_handlers,
+    start_listener,
+)
 from dataplane.core.session import SessionRegistry
 from dataplane.core.tasks import cancel_and_wait, spawn, wait_for_unfinished
 from dataplane.exec.desk import ExecDesk
@@ -65,6 +71,8 @@ async def run_agent(settings: AgentSettings) -> None:
         tls=tls.server_context(settings.tls_cert, settings.tls_key, state_dir=settings.state_dir),
         allow_plaintext=settings.allow_plaintext,
     )
+    exec_runner = ExecRunner(services, PROTOCOLS)
+    handlers: list[ConnectionHandler] = []  # the listeners', filled as they open
     link = ControlPlaneLink(
         url=settings.control_plane_url,
         agent_token=settings.agent_token,
@@ -75,15 +83,16 @@ async def run_agent(settings: AgentSettings) -> None:
         sessions=lambda: len(sessions),
         ssl_context=tls.link_context(settings.control_plane_url, settings.control_plane_ca),
         holds=holds,
-        exec_desk=ExecDesk(ExecRunner(services, PROTOCOLS).run),
+        exec_desk=ExecDesk(exec_runner.run),
         end_session=sessions.terminate,
     )
     link_task = spawn(link.run(), name="control-plane-link")
     stop = _stop_on_signals()
     try:
-        await _serve_when_configured(settings, services, stop)
+        await _serve_when_configured(settings, services, stop, handlers)
     finally:
         await _end_sessions(sessions, grace_s=SHUTDOWN_GRACE_S)
+        await close_handlers([*handlers, *exec_runner.drivers])
         link_task.cancel()
         await asyncio.gather(link_task, return_exceptions=True)
         await spool.close()
@@ -104,18 +113,24 @@ async def _report_lost_sessions(chain: AddonChain, spool: Spool, consumed: Consu
 
 
 async def _serve_when_configured(
-    settings: AgentSettings, services: GatewayServices, stop: asyncio.Event
+    settings: AgentSettings,
+    services: GatewayServices,
+    stop: asyncio.Event,
+    handlers: list[ConnectionHandler],
 ) -> None:
-    """Listeners open only once the first config snapshot is in, so no client sees a cold agent."""
+    """Listeners open only once the first config snapshot is in, so no client sees a cold
+    agent; their connection handlers are added to ``handlers``."""
     waiting = asyncio.ensure_future(services.config.wait_ready())
     stopping = asyncio.ensure_future(stop.wait())
     await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
     if stop.is_set():
         return
+    made = [PROTOCOLS[listen.protocol](services) for listen in settings.listens]
+    handlers += made
     servers = [
-        await start_listener(listen, PROTOCOLS[listen.protocol](services))
-        for listen in settings.listens
+        await start_listener(listen, handler)
+        for listen, handler in zip(settings.listens, made, strict=True)
     ]
     log.info(
         "agent ready: config revision %s, %d listener(s)", services.config.revision, len(servers)

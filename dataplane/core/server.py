@@ -10,8 +10,9 @@ import asyncio
 import logging
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from dataplane.core.addons import AddonChain
 from dataplane.core.config import ConfigStore
@@ -21,6 +22,15 @@ from dataplane.core.tasks import hold_current_task
 log = logging.getLogger("gatehouse.server")
 
 ConnectionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@runtime_checkable
+class ClosingHandler(Protocol):
+    """A connection handler holding resources of its own (the HTTP plug-in's upstream
+    clients) that the agent closes at shutdown, once its sessions have ended."""
+
+    async def aclose(self) -> None: ...
+
 
 # Read size for relaying: big enough that a large result moves in few syscalls.
 READ_CHUNK = 256 * 1024
@@ -66,6 +76,16 @@ async def start_listener(listen: Listen, handler: ConnectionHandler) -> asyncio.
     for sock in server.sockets:
         log.info("%s listener on %s", listen.protocol, sock.getsockname()[:2])
     return server
+
+
+async def close_handlers(handlers: Iterable[ConnectionHandler]) -> None:
+    """Close the handlers that hold resources; a failure is logged, the others still close."""
+    for handler in handlers:
+        if isinstance(handler, ClosingHandler):
+            try:
+                await handler.aclose()
+            except Exception:
+                log.exception("closing a connection handler failed")
 
 
 async def open_upstream(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -121,6 +121,11 @@ class ExecRunner:
         await self._converse(call, "http", lambda r, w: _speak_http(client, r, w))
         return client
 
+    @property
+    def drivers(self) -> list[ConnectionHandler]:
+        """The protocol drivers made so far (the agent closes them at shutdown)."""
+        return list(self._drivers.values())
+
     def _driver(self, protocol: str) -> ConnectionHandler:
         """The protocol's connection handler for exec sessions, made on first use."""
         if protocol not in self._drivers:

@@ -31,3 +31,7 @@ class HttpGateway:
             return None
         snapshot = self.services.config.snapshot
         return open_model_call(settings, head.method, target.path, session, snapshot)
+
+    async def aclose(self) -> None:
+        """Close the upstream clients (their kept-alive connections)."""
+        await self.upstreams.aclose()

@@ -75,6 +75,10 @@ class HttpProxy:
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await HttpConnection(self.gateway, reader, writer).run()
 
+    async def aclose(self) -> None:
+        """At agent shutdown, after the sessions ended: the upstream connections close."""
+        await self.gateway.aclose()
+
 
 class HttpConnection:
     """One client connection, from the first byte to the last."""
