@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -154,3 +155,17 @@ def test_a_fresh_agent_process_ends_the_sessions_its_predecessor_left_open(
     assert lost.ended_at is not None and lost.end_reason.startswith("lost:")
     ingest(events[2:])  # the old process's spool still had the real end
     assert SessionRecord.objects.get().end_reason == "client disconnected"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_indexes_a_log_written_before_the_index(ingest: Ingest, alice: User) -> None:
+    ingest(session_events(1, "s-old", actor_of(alice), statements=2))
+    SessionRecord.objects.all().delete()
+    call_command("migrate", "gatehouse_sessions", "0001_session_index", verbosity=0)
+    call_command("migrate", "gatehouse_sessions", verbosity=0)
+    record = SessionRecord.objects.get()
+    assert (record.session_id, record.statements, record.end_reason) == (
+        "s-old",
+        2,
+        "client disconnected",
+    )
