@@ -212,7 +212,9 @@ def _field_errors(exc: ValidationError) -> dict[str, list[str]]:
 def grants(request: HttpRequest) -> HttpResponse:
     """Active and past grants, filtered by the GET form; htmx gets the sections alone."""
     visible = grants_visible_in_console(user=request.user)
-    names = sorted(set(visible.values_list("resource__name", flat=True)))
+    names = list(
+        visible.order_by("resource__name").values_list("resource__name", flat=True).distinct()
+    )
     form = GrantFilterForm(request.GET, resource_names=names)
     if not form.is_valid():
         logger.info("grants page: filter refused: %s", form.errors.get_json_data())

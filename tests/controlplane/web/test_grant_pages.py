@@ -133,6 +133,8 @@ def test_active_only_and_one_resource(
     bob: User, grant: Grant, past_grant: Grant, billing_grant: Grant
 ) -> None:
     page = rows(bob, "?state=active&resource=appdb")
+    assert page.count('<option value="appdb"') == 1  # two grants on it, one choice
+    assert '<option value="billingdb">' in page
     assert f'id="grant-{grant.pk}"' in page
     assert f"grant-{past_grant.pk}" not in page and f"grant-{billing_grant.pk}" not in page
 
