@@ -24,7 +24,10 @@ from controlplane.jobs.config import (
     housekeeping_interval_from_env,
     webhook_from_env,
 )
-from controlplane.web.config import agent_public_address_from_env
+from controlplane.web.config import (
+    agent_public_address_from_env,
+    agent_public_http_address_from_env,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -221,6 +224,8 @@ WHITENOISE_USE_FINDERS = True
 
 # Where people reach the data-plane agent with psql ("host:port"), shown on "My access".
 GATEHOUSE_AGENT_PUBLIC_ADDRESS = agent_public_address_from_env()
+# ... and its HTTP listener (http and llm resources: https://HOST:PORT/<resource>/).
+GATEHOUSE_AGENT_PUBLIC_HTTP_ADDRESS = agent_public_http_address_from_env()
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -23,7 +23,7 @@ from controlplane.access.services import (
 )
 from controlplane.identities.tokens import gateway_token_mint
 from controlplane.resources.models import Resource
-from controlplane.web.config import agent_public_http_address_from_env, url_host
+from controlplane.web.config import url_host
 from controlplane.web.forms import TokenForm
 from controlplane.web.pages import is_htmx, page
 from controlplane.web.selectors import (
@@ -83,9 +83,7 @@ def gateway_token(request: HttpRequest) -> HttpResponse:
 
 def _connect_line(request: HttpRequest, resource: Resource, token: str) -> dict[str, str]:
     if resource.speaks_http:
-        # Not in settings.py yet: read here so an unset variable still gives the default.
-        address = getattr(settings, "GATEHOUSE_AGENT_PUBLIC_HTTP_ADDRESS", None)
-        base_url = f"https://{url_host(address or agent_public_http_address_from_env())}/"
+        base_url = f"https://{url_host(settings.GATEHOUSE_AGENT_PUBLIC_HTTP_ADDRESS)}/"
         base_url += f"{resource.name}/"
         return {"base_url": base_url, "bearer": token}
     address = settings.GATEHOUSE_AGENT_PUBLIC_ADDRESS
