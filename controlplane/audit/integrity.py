@@ -181,25 +181,20 @@ def log_range_verify(*, first: int, last: int) -> RangeVerdict:
     """Verify entries ``first..last`` (inclusive) against the latest checkpoint; raises
     `RangeRefused` for a range it will not run. Never raises on tampering: that is the
     verdict's first problem."""
-    final = Checkpoint.objects.order_by("-size").first()
-    _check_range(first, last, final)
-    assert final is not None  # _check_range refused otherwise
+    final = _covering_checkpoint(first, last)
     verdict = RangeVerdict(first=first, last=last, tree_size=final.size)
-    report = verdict.report
     verifiers = log_verifiers()
     body, problem = _opened(final, verifiers)
     if body is None:
-        report.fail(f"checkpoint size={final.size}", problem)
-        return verdict
-    report.tree_size, report.root = body.size, body.root_hash.hex()
-    _range_scan(report, first, last, body, _root_checks(report, first, last, verifiers))
-    _range_ends(report, first, last, body)
-    _neighbours_consistent(report, first, last, body, verifiers)
+        verdict.report.fail(f"checkpoint size={final.size}", problem)
+    else:
+        _range_check(verdict.report, first, last, body, verifiers)
     _log_outcome(verdict)
     return verdict
 
 
-def _check_range(first: int, last: int, final: Checkpoint | None) -> None:
+def _covering_checkpoint(first: int, last: int) -> Checkpoint:
+    """The latest checkpoint, when the range is one the server runs against it."""
     if first < 0 or last < first:
         raise RangeRefused("give a range first..last with 0 <= first <= last")
     if last - first + 1 > RANGE_MAX_ENTRIES:
@@ -207,12 +202,23 @@ def _check_range(first: int, last: int, final: Checkpoint | None) -> None:
             f"at most {RANGE_MAX_ENTRIES} entries per run; export the period and run "
             "python -m ledger.verify on the bundle for more"
         )
+    final = Checkpoint.objects.order_by("-size").first()
     if final is None or last >= final.size:
         covered = final.size if final else 0
         raise RangeRefused(
             f"seq {last} is not covered by a signed checkpoint yet (the latest covers "
             f"seq 0..{covered - 1}); try again in a moment"
         )
+    return final
+
+
+def _range_check(
+    report: Report, first: int, last: int, final: CheckpointBody, verifiers: list[Verifier]
+) -> None:
+    report.tree_size, report.root = final.size, final.root_hash.hex()
+    _range_scan(report, first, last, final, _root_checks(report, first, last, verifiers))
+    _range_ends(report, first, last, final)
+    _neighbours_consistent(report, first, last, final, verifiers)
 
 
 def _root_checks(
