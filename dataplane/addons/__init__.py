@@ -12,7 +12,7 @@ from dataplane.core.consumed_grants import ConsumedGrants
 from dataplane.core.holds import HoldDesk
 from dataplane.core.session import SessionRegistry
 from dataplane.link.spool import Spool
-from dataplane.masking.audit_text import mask_statement_text
+from dataplane.masking.audit_text import mask_sample_rows, mask_statement_text
 from dataplane.masking.profile import PROFILES
 from dataplane.masking.session import masker_for
 
@@ -32,5 +32,5 @@ def default_addons(
         AccessAddon(config, sessions, consumed),
         MaskingAddon(config, sessions, masker_for, PROFILES.warm),
         GuardrailsAddon(config, sessions, holds),
-        AuditAddon(spool, mask_statement_text),
+        AuditAddon(spool, mask_statement_text, redact_rows=mask_sample_rows),
     ]

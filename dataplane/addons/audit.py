@@ -33,6 +33,7 @@ from dataplane.core.session import Session
 from dataplane.link.spool import Spool
 from dataplane.masking.values import MaskingTally
 
+SampleRows = tuple[tuple[str | None, ...], ...]
 # Statement texts longer than this are cut in the event; the digest still pins the full text.
 STATEMENT_TEXT_LIMIT = 16 * 1024
 # An HTTP exchange's body excerpts, and a model call's prompt and completion, are cut here.
@@ -43,10 +44,18 @@ LLM_TEXT_LIMIT = 16 * 1024
 class AuditAddon(Addon):
     name = "audit"
 
-    def __init__(self, spool: Spool, redact_text: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        redact_text: Callable[[str], str],
+        *,
+        redact_rows: Callable[[SampleRows], list[list[str | None]]] | None = None,
+    ) -> None:
         self._spool = spool
         self._clock = UtcClock()
         self._redact = redact_text
+        # Sample rows in one pass, bypassing redact_text's cache of statement texts.
+        self._redact_rows = redact_rows or self._redact_each
 
     def session_started(self, session: Session) -> None:
         if session.grant_consumed and session.grant is not None:
@@ -102,11 +111,11 @@ class AuditAddon(Addon):
             ]
         }
         if statement.sample_rows:
-            shape["sample_rows"] = [
-                [None if cell is None else redact(cell) for cell in row]
-                for row in statement.sample_rows
-            ]
+            shape["sample_rows"] = self._redact_rows(statement.sample_rows)
         return shape
+
+    def _redact_each(self, rows: SampleRows) -> list[list[str | None]]:
+        return [[None if cell is None else self._redact(cell) for cell in row] for row in rows]
 
     def _record_masking_failed(self, session: Session, text: str, tally: MaskingTally) -> None:
         self._record(

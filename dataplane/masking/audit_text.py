@@ -10,6 +10,7 @@ repeat the same text, so recent results are kept.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import cache
 
 from dataplane.masking.engine import MaskingEngine
@@ -41,6 +42,11 @@ class AuditTextMasker:
                 self._recent.popitem(last=False)
         return masked
 
+    def uncached(self, text: str) -> str:
+        """``text`` masked without touching the cache (texts unlikely to repeat, which
+        would only push the statement texts out of it)."""
+        return self._masked(text) if text else text
+
     def _masked(self, text: str) -> str:
         try:
             return self._engine.mask(text, self._policy).text
@@ -57,3 +63,27 @@ def default_masker() -> AuditTextMasker:
 def mask_statement_text(text: str) -> str:
     """`text` with every detected value redacted: the AuditAddon's `redact_text`."""
     return default_masker()(text)
+
+
+Cell = str | None
+# Joins a result sample's cells for one scan; no recogniser matches a value across it
+# without also consuming it, which the count check below notices.
+_CELL_SEPARATOR = "\n\x1f\n"
+
+
+def mask_sample_rows(
+    rows: Sequence[Sequence[Cell]], masker: AuditTextMasker | None = None
+) -> list[list[Cell]]:
+    """A masked session's sample rows redacted once more before they are recorded (the
+    AuditAddon's `redact_rows`): the session's profile may leave an entity the audit trail
+    must not hold. One scan of all cells joined (a statement's sample is 3 rows at most),
+    uncached; if a detection spans cells, each cell is scanned on its own."""
+    masker = masker or default_masker()
+    texts = [cell for row in rows for cell in row if cell]
+    if not texts:
+        return [list(row) for row in rows]
+    masked = masker.uncached(_CELL_SEPARATOR.join(texts)).split(_CELL_SEPARATOR)
+    if len(masked) != len(texts):
+        masked = [masker.uncached(text) for text in texts]
+    replaced = iter(masked)
+    return [[next(replaced) if cell else cell for cell in row] for row in rows]

@@ -23,8 +23,8 @@ handled and written before the next is read.
 
 A one-call grant's gate applies here too. The statement audit event carries the
 statement's masking tally and its result shape: the columns, and in a masked session the
-first rows as the client got them (masked); a guarded session without masking records
-columns only, never values.
+first rows as the client got them (masked), at each statement text's first run in the
+session; a guarded session without masking records columns only, never values.
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ class InspectingRelay:
                 if reason not in tally.failures:
                     tally.failures[reason] = 1
                     tally.failed += 1
-        shape = self.sample.take()
+        shape = self.sample.take(finished.text)
         self.chain.statement_finished(self.session, to_statement(finished, tally, shape))
 
 

@@ -1,6 +1,12 @@
 """Statement texts and error messages are redacted before they reach the audit log."""
 
-from dataplane.masking.audit_text import CACHEABLE_LENGTH, AuditTextMasker, mask_statement_text
+from dataplane.masking.audit_text import (
+    CACHEABLE_LENGTH,
+    AuditTextMasker,
+    default_masker,
+    mask_sample_rows,
+    mask_statement_text,
+)
 from dataplane.masking.engine import MaskingEngine, MaskResult
 from dataplane.masking.strategies import REDACTED, MaskingPolicy
 
@@ -65,3 +71,19 @@ def test_the_cache_keeps_only_the_most_recent_texts() -> None:
 
 def test_an_engine_failure_redacts_the_whole_text() -> None:
     assert AuditTextMasker(BrokenEngine())("insert values ('a@b.com')") == REDACTED
+
+
+def test_sample_rows_are_redacted_cell_by_cell_in_one_uncached_scan() -> None:
+    rows = (("1", "ada@example.com", None), ("2", "", "536-22-8714"))
+    masked = mask_sample_rows(rows)
+    assert masked == [["1", "[EMAIL_ADDRESS]", None], ["2", "", "[US_SSN]"]]
+    before = len(default_masker()._recent)
+    mask_sample_rows((("someone.new@example.org",),))
+    assert len(default_masker()._recent) == before  # the statement-text cache is left alone
+
+
+def test_when_the_joined_scan_loses_the_cells_each_cell_is_scanned_alone() -> None:
+    # A failing engine redacts the joined text whole (one piece for three cells): the
+    # fallback scans each cell, and each comes back redacted in its place.
+    masked = mask_sample_rows((("a", None), ("b", "c")), AuditTextMasker(BrokenEngine()))
+    assert masked == [[REDACTED, None], [REDACTED, REDACTED]]

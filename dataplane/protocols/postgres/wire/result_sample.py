@@ -9,7 +9,11 @@ masking profile did not see first. A guarded session without masking records col
     sample = ResultSample(rows=3)
     sample.describe(columns)                # each RowDescription (the first one wins)
     if sample.open: sample.row(columns, masked_data_row_body)
-    shape = sample.take()                   # at the statement's end: columns and rows, reset
+    shape = sample.take(text)               # at the statement's end: columns and rows, reset
+
+Rows are kept at a statement text's first run in the session only: a statement run again and
+again (pgbench, an ORM's lookups) would otherwise have its sample redacted for the audit on
+every run; the first run shows what it returns.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from dataplane.protocols.postgres.wire.result_bodies import Column
 SAMPLE_ROWS: Final = 3
 # Cells longer than this are cut (with "…"): a sample shows what a value looks like.
 CELL_LIMIT: Final = 200
-# More columns than this are not sampled at all: the event stays small.
+# More columns than this are not sampled, and only this many are named: the event stays small.
 MAX_COLUMNS: Final = 64
+# Distinct statement texts one session samples; texts new after that record columns only.
+SAMPLED_TEXTS: Final = 256
 
 _INT16 = struct.Struct("!h")
 _INT32 = struct.Struct("!i")
@@ -94,12 +100,13 @@ NO_SHAPE: Final = ResultShape()
 class ResultSample:
     """Collects one statement's result shape at a time (see the module docstring)."""
 
-    __slots__ = ("_columns", "_rows", "_wanted", "open")
+    __slots__ = ("_columns", "_rows", "_sampled", "_wanted", "open")
 
     def __init__(self, rows: int) -> None:
         self._wanted = rows
         self._columns: tuple[Column, ...] | None = None
         self._rows: list[tuple[Cell, ...]] = []
+        self._sampled: set[int] = set()  # hashes of the statement texts sampled so far
         self.open = rows > 0  # still wants rows: the relay's one check per DataRow
 
     def describe(self, columns: tuple[Column, ...]) -> None:
@@ -117,15 +124,25 @@ class ResultSample:
         self._rows.append(_cells(columns, body))
         self.open = len(self._rows) < self._wanted
 
-    def take(self) -> ResultShape:
-        """The statement's shape, and a fresh start for the next statement."""
+    def take(self, text: str) -> ResultShape:
+        """The shape of the statement ``text`` that just finished (its rows only at the
+        text's first run), and a fresh start for the next statement."""
         columns, rows = self._columns, self._rows
         self._columns, self._rows = None, []
         self.open = self._wanted > 0
         if columns is None:
             return NO_SHAPE
         named = tuple(ResultColumn(name, type_oid) for name, type_oid, _ in columns)
-        return ResultShape(named, tuple(rows))
+        if rows and self._first_run(text):
+            return ResultShape(named[:MAX_COLUMNS], tuple(rows))
+        return ResultShape(named[:MAX_COLUMNS])
+
+    def _first_run(self, text: str) -> bool:
+        key = hash(text)
+        if key in self._sampled or len(self._sampled) >= SAMPLED_TEXTS:
+            return False
+        self._sampled.add(key)
+        return True
 
 
 def _cells(columns: tuple[Column, ...], body: bytes) -> tuple[Cell, ...]:

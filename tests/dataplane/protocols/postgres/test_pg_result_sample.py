@@ -10,6 +10,7 @@ from dataplane.protocols.postgres.wire.result_bodies import parse_row_descriptio
 from dataplane.protocols.postgres.wire.result_sample import (
     CELL_LIMIT,
     SAMPLE_ROWS,
+    SAMPLED_TEXTS,
     ResultColumn,
     ResultSample,
 )
@@ -30,7 +31,7 @@ def test_a_masked_select_samples_its_first_rows_as_the_client_got_them() -> None
         *[pg.data_row(str(i).encode(), EMAIL.encode()) for i in range(5)],
         pg.command_complete("SELECT 5"),
     )
-    shape = talk.results.sample.take()
+    shape = talk.results.sample.take("q")
     assert shape.columns == (ResultColumn("id", INT4), ResultColumn("email", TEXT))
     assert [column.type_name for column in shape.columns] == ["int4", "text"]
     assert len(shape.rows) == SAMPLE_ROWS
@@ -42,9 +43,9 @@ def test_the_sample_starts_afresh_for_each_statement() -> None:
     talk = Conversation()
     talk.client(pg.query("SELECT email FROM a"))
     talk.server(typed_row_description(("email", TEXT, 0)), pg.data_row(b"x"))
-    assert talk.results.sample.take().rows == (("x",),)
+    assert talk.results.sample.take("q").rows == (("x",),)
     assert talk.results.sample.open
-    empty = talk.results.sample.take()
+    empty = talk.results.sample.take("q")
     assert empty.columns == () and empty.rows == ()
 
 
@@ -58,7 +59,7 @@ def test_rows_of_a_later_result_set_are_not_mixed_into_the_first() -> None:
         typed_row_description(("id", INT4, 0), ("note", TEXT, 0)),
         pg.data_row(b"1", b"hello"),
     )
-    shape = talk.results.sample.take()
+    shape = talk.results.sample.take("q")
     assert [column.name for column in shape.columns] == ["email"]
     assert shape.rows == (("[EMAIL_ADDRESS]",),)
 
@@ -80,7 +81,7 @@ def test_a_prepared_statement_executed_without_a_new_description_is_sampled_by_i
         pg.data_row(EMAIL.encode(), None),
         pg.command_complete("SELECT 1"),
     )
-    shape = talk.results.sample.take()
+    shape = talk.results.sample.take("q")
     assert shape.rows == (("[EMAIL_ADDRESS]", None),)
 
 
@@ -88,7 +89,7 @@ def test_binary_values_are_named_not_decoded_and_long_cells_are_cut() -> None:
     sample = ResultSample(SAMPLE_ROWS)
     columns = (("profile", JSONB, 1), ("note", TEXT, 0))
     sample.row(columns, _row(b"\x01{}", b"n" * (CELL_LIMIT + 50)))
-    (row,) = sample.take().rows
+    (row,) = sample.take("q").rows
     assert row[0] == "<binary, 3 bytes>"
     assert row[1] is not None and len(row[1]) == CELL_LIMIT and row[1].endswith("…")
 
@@ -97,15 +98,38 @@ def test_a_sample_without_rows_wanted_records_columns_only() -> None:
     sample = ResultSample(0)
     assert not sample.open
     sample.describe(parse_row_description(typed_row_description(("email", TEXT, 0))[5:]))
-    shape = sample.take()
+    shape = sample.take("q")
     assert shape.columns == (ResultColumn("email", TEXT),) and shape.rows == ()
 
 
 def test_a_malformed_row_gives_no_cells_rather_than_an_error() -> None:
     sample = ResultSample(SAMPLE_ROWS)
     sample.row((("a", TEXT, 0),), b"\x00\x01\x00\x00")
-    assert sample.take().rows == ((),)
+    assert sample.take("q").rows == ((),)
 
 
 def _row(*values: bytes | None) -> bytes:
     return pg.data_row(*values)[5:]
+
+
+def test_a_statement_run_again_keeps_its_columns_but_is_sampled_only_the_first_time() -> None:
+    sample = ResultSample(SAMPLE_ROWS)
+    columns = (("email", TEXT, 0),)
+    shapes = []
+    for _ in range(2):
+        sample.row(columns, _row(b"[EMAIL_ADDRESS]"))
+        shapes.append(sample.take("select email from t where id = $1"))
+    assert [shape.columns for shape in shapes] == [(ResultColumn("email", TEXT),)] * 2
+    assert [shape.rows for shape in shapes] == [(("[EMAIL_ADDRESS]",),), ()]
+    sample.row(columns, _row(b"x"))
+    assert sample.take("select email from t where id = $2").rows == (("x",),)
+
+
+def test_a_session_samples_a_bounded_number_of_distinct_statements() -> None:
+    sample = ResultSample(SAMPLE_ROWS)
+    columns = (("n", INT4, 0),)
+    sampled = 0
+    for i in range(SAMPLED_TEXTS + 10):
+        sample.row(columns, _row(b"1"))
+        sampled += bool(sample.take(f"select {i}").rows)
+    assert sampled == SAMPLED_TEXTS
