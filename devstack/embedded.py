@@ -439,11 +439,27 @@ The demo AI service account "{DEMO_ACCOUNT}" has a standing read-only grant (8 h
 See every statement in the audit log:
 
   curl -s -H "Authorization: ApiKey $(cat {cp.admin_key_file})" '{cp.url}/api/v1/audit/events?actor={DEMO_ACCOUNT}'
+
+The same token runs one statement through the exec API (no driver; rows come back masked as in psql):
+
+  {_exec_curl(cp, token["token"])}
+
+and opens the MCP server (Streamable HTTP; tools list_resources, query_database, call_http, request_access) at {cp.url}/mcp with the header "Authorization: Bearer <token>": this token or a fresh one (below).
 {apis}
 A fresh token:  curl -s -X POST -H "Authorization: ApiKey $(cat {key_file})" {cp.url}/api/v1/tokens
 
 Ctrl-C stops everything.
 """
+
+
+def _exec_curl(cp: ControlPlane, token: str) -> str:
+    """The banner's exec API example: one SELECT on the demo table with the demo's token."""
+    body = json.dumps({"sql": f"select label from {DEMO_TABLE} order by id limit 3"})
+    return (
+        f'curl -s -X POST -H "Authorization: Bearer {token}" '
+        f"-H 'Content-Type: application/json' -d '{body}' "
+        f"{cp.url}/api/v1/resources/{DEMO_RESOURCE}/exec"
+    )
 
 
 def _people(cp: ControlPlane, idp: OidcProvider | None) -> str:

@@ -1,7 +1,8 @@
 """`make run` as a new user meets it (the real entry point, `python -m devstack.embedded`).
 
 The banner's psql line works for the demo AI service account and lands in the audit log (its
-curl line reaches the HTTP demo resource through the agent's HTTP listener);
+curl line reaches the HTTP demo resource through the agent's HTTP listener, its exec API curl
+line runs a SELECT);
 alice signs in with the password the banner printed, asks for access to "demo", bob approves
 in his own browser, and alice connects with the token "My access" gives her (her write waits
 for bob's approval on the held-statements page, as the demo's guardrails say); a request left
@@ -177,6 +178,25 @@ def test_the_banners_curl_reaches_the_http_demo_with_the_token_kept_from_the_ups
     assert (echoed["method"], echoed["path"]) == ("GET", "/api/echo")
     token = make_run.find(r"Authorization: Bearer (\S+)\"")
     assert token not in json.dumps(echoed["headers"])  # the gateway token stops at the agent
+
+
+def test_the_banners_exec_curl_runs_its_statement_masked_and_audited(make_run: MakeRun) -> None:
+    command = make_run.find(r"^\s+(curl -s -X POST .*/api/v1/resources/demo/exec)$")
+    done = subprocess.run(
+        [*shlex.split(command), "--show-error", "--fail-with-body"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["status"] == "done", answer
+    assert answer["result"]["rows"] == [["first"], ["second"], ["third"]]
+    calls = make_run.admin_get("/api/v1/audit/events?actor=demo-agent&action=exec.call")
+    run = answer["correlation_id"]
+    mine = [e for e in calls["results"] if e["payload"]["correlation_id"] == run]
+    assert mine and mine[0]["resource"] == "demo", calls["results"]
 
 
 def test_gatehouse_login_finds_the_provider_and_its_device_flow_client(make_run: MakeRun) -> None:
