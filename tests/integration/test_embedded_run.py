@@ -180,7 +180,7 @@ def test_the_banners_curl_reaches_the_http_demo_with_the_token_kept_from_the_ups
     assert token not in json.dumps(echoed["headers"])  # the gateway token stops at the agent
 
 
-def test_the_banners_exec_curl_runs_its_statement_masked_and_audited(make_run: MakeRun) -> None:
+def test_the_banners_exec_curl_runs_its_statement_and_is_audited(make_run: MakeRun) -> None:
     command = make_run.find(r"^\s+(curl -s -X POST .*/api/v1/resources/demo/exec)$")
     done = subprocess.run(
         [*shlex.split(command), "--show-error", "--fail-with-body"],
