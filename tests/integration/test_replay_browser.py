@@ -23,7 +23,7 @@ from devstack.gatehouse import Agent, ControlPlane
 from devstack.oidc_provider import OidcProvider, control_plane_client
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
-from tests.integration.console import screenshot_and_axe, sign_in
+from tests.integration.console import DESKTOP, PHONE, screenshot_and_axe, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -202,7 +202,10 @@ def test_carol_steps_through_a_masked_session_and_sees_it_verified(
         _played_to_the_end(carol)
         _tampered_event_not_verified(carol, stack, session)
         failures = screenshot_and_axe(carol, "carol-replay")
+        carol.set_viewport_size(PHONE)
+        failures += screenshot_and_axe(carol, "carol-replay-phone")
         assert not failures, "\n".join(failures)
+        carol.set_viewport_size(DESKTOP)
         _terminal_player(carol, stack)
     finally:
         carol.context.close()

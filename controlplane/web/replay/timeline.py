@@ -47,6 +47,11 @@ class ReplayStep:
     payload: dict[str, Any]
 
     @property
+    def label(self) -> str:
+        """What the replay announces for the step: its action and, when it says more, its title."""
+        return self.action if self.title == self.action else f"{self.action}: {self.title}"
+
+    @property
     def offset_s(self) -> str:
         return f"{self.offset_ms / 1000:.3f}"
 

@@ -21,6 +21,16 @@
     const speed = document.getElementById("replay-speed");
     if (!steps.length || !controls || !position || !speed) return;
     const button = (name) => controls.querySelector(`[data-replay="${name}"]`);
+    // aria-disabled rather than disabled: a button that stops applying keeps the focus.
+    const enable = (name, on) => {
+      if (on) button(name).removeAttribute("aria-disabled");
+      else button(name).setAttribute("aria-disabled", "true");
+      button(name).disabled = false;
+    };
+    const enabled = (name) => button(name).getAttribute("aria-disabled") !== "true";
+    const on = (name, action) => button(name).addEventListener("click", () => {
+      if (enabled(name)) action();
+    });
     let current = 0;
     let timer = null;
 
@@ -36,8 +46,8 @@
         position.textContent = `Step ${current + 1} of ${steps.length}: ${step.dataset.title}`;
         step.scrollIntoView({ block: "nearest" });
       }
-      button("back").disabled = current === 0;
-      button("forward").disabled = current === steps.length - 1;
+      enable("back", current > 0);
+      enable("forward", current < steps.length - 1);
     }
 
     function delayTo(next) {
@@ -46,16 +56,17 @@
       return Math.min(Math.max(gap, 0), MAX_GAP_MS) / Number(speed.value);
     }
 
-    function playing(on) {
-      button("play").disabled = on;
-      button("pause").disabled = !on;
-      if (!on && timer !== null) {
+    function playing(yes) {
+      enable("play", !yes);
+      enable("pause", yes);
+      if (!yes && timer !== null) {
         clearTimeout(timer);
         timer = null;
       }
     }
 
     function tick() {
+      if (speed.value === "instant") show(steps.length - 1);
       if (current >= steps.length - 1) {
         playing(false);
         position.textContent = `End of the session: step ${steps.length} of ${steps.length}`;
@@ -67,19 +78,20 @@
       }, delayTo(current + 1));
     }
 
-    button("play").addEventListener("click", () => {
+    on("play", () => {
       if (current >= steps.length - 1) show(0);
       playing(true);
       tick();
     });
-    button("pause").addEventListener("click", () => {
+    on("pause", () => {
       playing(false);
       position.textContent = `Paused at step ${current + 1} of ${steps.length}`;
     });
-    button("forward").addEventListener("click", () => { playing(false); show(current + 1); });
-    button("back").addEventListener("click", () => { playing(false); show(current - 1); });
-    button("all").addEventListener("click", () => { playing(false); show(steps.length - 1); });
+    on("forward", () => { playing(false); show(current + 1); });
+    on("back", () => { playing(false); show(current - 1); });
+    on("all", () => { playing(false); show(steps.length - 1); });
     controls.hidden = false;
+    playing(false);
     show(0);
   }
 
