@@ -1,7 +1,8 @@
 """The replay page (/sessions/<id>/) and its two reads for the browser: the terminal
 recording as asciicast v2 (/sessions/<id>/cast) and the inclusion proofs of its events
 against the latest signed checkpoint (/sessions/<id>/proofs). All three answer 404 for a
-session the viewer may not replay, exactly as for one that does not exist."""
+session the viewer may not replay, exactly as for one that does not exist, and are never
+cached (they show what a session did)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from controlplane.web.replay.timeline import replay_events, session_replay_build
 SPEEDS = (("0.5", "0.5×"), ("1", "1×"), ("2", "2×"), ("4", "4×"), ("instant", "instant"))
 
 
+@never_cache
 @require_GET
 @login_required
 def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
@@ -30,6 +32,7 @@ def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
     return page(request, "web/replay/session_detail.html", {"replay": replay, "speeds": SPEEDS})
 
 
+@never_cache
 @require_GET
 @login_required
 def session_cast_view(request: HttpRequest, session_id: str) -> HttpResponse:

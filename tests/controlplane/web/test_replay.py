@@ -149,6 +149,9 @@ def test_admins_auditors_the_actor_and_the_person_it_acted_for_may_replay(
 ) -> None:
     for viewer in (bob, carol, alice, agent_smith):
         assert "Replay of session" in page_of(viewer, db_session)
+    for path in ("", "cast", "proofs"):
+        response = signed_in(carol).get(f"/sessions/{db_session}/{path}")
+        assert "no-store" in response["Cache-Control"], path
 
 
 def test_anyone_else_gets_404_as_for_a_session_that_does_not_exist(
