@@ -9,12 +9,14 @@ alice's own IdP token as the actor token, so everything it does is on behalf of 
   are masked for service accounts.
 - mcpprod: mcp-bot holds a grant, but a tool rule holds every query_database there until an
   approver (bob, signed in through the provider) decides.
-- a tool rule denies call_http to service accounts everywhere.
+- a tool rule denies call_http to service accounts everywhere but on mcpapi, an http resource
+  on the fake provider whose OAuth token the agent buys and injects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import threading
@@ -22,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +37,7 @@ from mcp_types import CallToolResult
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from devstack.gatehouse import Agent, ControlPlane
+from devstack.model_upstream import ModelUpstream
 from devstack.oidc_provider import PERSONAS, OidcProvider, control_plane_client
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
@@ -389,3 +393,89 @@ def test_a_held_query_runs_once_bob_approves_it_in_the_console(stack: McpStack, 
     done = next(e for e in calls if e["payload"]["correlation_id"] == "mcp-held-1")
     assert (done["payload"]["outcome"], done["payload"]["approved_by"]) == ("ok", "bob")
     assert (done["actor_name"], done["on_behalf_of"]["name"]) == (BOT, "alice")
+
+
+# -- call_http through a real http resource -----------------------------------------------------
+
+API = "mcpapi"
+
+
+@pytest.fixture(scope="module")
+def upstream(stack: McpStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelUpstream]:
+    """The fake provider behind "mcpapi", whose /protected answers only with a token from its
+    /oauth/token: the agent buys one with the resource's client secret and injects it. mcp-bot
+    holds a grant, and a tool rule lets service accounts call_http there (bots-no-http still
+    denies it everywhere else)."""
+    with ModelUpstream(tmp_path_factory.mktemp("mcp-upstream")) as provider:
+        stack.cp.api(
+            "POST",
+            "/api/v1/resources",
+            {"name": API, "protocol": "http", "agent": AGENT_NAME, "host": "127.0.0.1",
+             "port": provider.port, "database": "", "upstream_user": provider.oauth_client_id,
+             "upstream_password": provider.oauth_client_secret,
+             "http": {"scheme": "http", "base_path": "/api", "auth": "oauth_client_credentials",
+                      "token_url": provider.url + "/oauth/token"}},
+        )  # fmt: skip
+        stack.cp.api(
+            "POST",
+            "/api/v1/grants",
+            {"identity": BOT, "resource": API, "duration_seconds": 3600, "reason": "api report"},
+        )
+        stack.cp.api(
+            "POST",
+            "/api/v1/mcp-tool-rules",
+            {"name": "bots-http-on-mcpapi", "tool": "call_http", "resource": API,
+             "applies_to": "service_accounts", "effect": "allow", "priority": 100},
+        )  # fmt: skip
+        yield provider
+
+
+async def _protected_once_granted(client: ClientSession) -> CallToolResult:
+    """call_http GET /protected, again while the agent has not heard of the grant yet."""
+    deadline = time.monotonic() + 20
+    while True:
+        arguments = {"resource": API, "method": "GET", "path": "/protected"}
+        result = await client.call_tool("call_http", arguments)
+        code = (result.structured_content or {}).get("error", {}).get("code")
+        if code != "refused" or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.3)
+
+
+def test_call_http_reaches_the_upstream_with_a_credential_the_caller_never_sees(
+    stack: McpStack, upstream: ModelUpstream
+) -> None:
+    token = stack.bot_token()
+
+    # In a thread of its own: a browser test before this one leaves an event loop running here.
+    with ThreadPoolExecutor(1) as thread:
+        running = thread.submit(
+            mcp, stack, token, _protected_once_granted, correlation_id="mcp-http-1"
+        )
+        result = running.result(timeout=120)
+
+    assert result.is_error is False, result
+    answer = structured(result)
+    assert answer["status"] == 200
+    assert json.loads(answer["body"]) == {"ok": True, "resource": "protected"}
+    received = upstream.received()
+    bought = next(r for r in received if r["path"] == "/oauth/token")
+    secret = f"{upstream.oauth_client_id}:{upstream.oauth_client_secret}"
+    assert (
+        bought["headers"]["authorization"] == "Basic " + base64.b64encode(secret.encode()).decode()
+    )
+    called = next(r for r in received if r["path"] == "/api/protected")
+    injected = called["headers"]["authorization"].removeprefix("Bearer ")
+    assert injected and token not in json.dumps(received)  # the gateway token stops at Gatehouse
+    shown = json.dumps(answer)
+    assert upstream.oauth_client_secret not in shown and injected not in shown
+
+    def in_run(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e["payload"].get("correlation_id") == "mcp-http-1"]
+
+    tool_calls = in_run(stack.events(lambda evs: bool(in_run(evs)), action="mcp.tool_call"))
+    requests = in_run(stack.events(lambda evs: bool(in_run(evs)), action="http.request"))
+    assert tool_calls[-1]["payload"]["outcome"] == "ok"
+    assert (tool_calls[-1]["actor_name"], tool_calls[-1]["on_behalf_of"]["name"]) == (BOT, "alice")
+    assert (requests[-1]["resource"], requests[-1]["payload"]["status"]) == (API, 200)
+    assert requests[-1]["payload"]["path"] == "/protected"
