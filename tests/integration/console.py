@@ -89,12 +89,16 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def screenshot_and_axe(page: Page, name: str) -> list[str]:
-    """Screenshot the page as ``name`` and check it with axe-core: the blocking findings as
-    one readable report (empty when there are none)."""
-    screenshot(page, name)
+def axe_failures(page: Page, what: str) -> list[str]:
+    """axe-core's blocking findings on the page as one readable report (none: empty)."""
     findings = axe_findings(page)
-    return [f"{name} ({page.url}):\n{axe_report(findings)}"] if findings else []
+    return [f"{what} ({page.url}):\n{axe_report(findings)}"] if findings else []
+
+
+def screenshot_and_axe(page: Page, name: str) -> list[str]:
+    """Screenshot the page as ``name`` and check it with axe-core (see axe_failures)."""
+    screenshot(page, name)
+    return axe_failures(page, name)
 
 
 def horizontal_overflow(page: Page) -> list[str]:

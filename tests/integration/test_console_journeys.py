@@ -37,7 +37,9 @@ from devstack.postgres import PostgresCluster
 from tests.integration.console import (
     DESKTOP,
     PHONE,
+    axe_failures,
     horizontal_overflow,
+    screenshot,
     screenshot_and_axe,
     sign_in,
 )
@@ -378,6 +380,7 @@ def test_carol_finds_alices_session_and_replays_it_masked(
     expect(current).to_contain_text("Dora Ledger")
     expect(current).to_contain_text(MASKED_EMAIL)
     expect(current.locator(".proof-badge")).to_have_text("verified", timeout=15_000)
+    screenshot(carol, "carol-replay-at-the-select")
     at = position.inner_text()
     carol.get_by_role("button", name="Step back").click()
     expect(position).not_to_have_text(at)
@@ -499,16 +502,28 @@ def test_main_pages_have_no_serious_accessibility_violation(
         paths.append(f"/sessions/{story.query_session}/")  # the replay
     person = people(username)
     failures = []
-    for path in paths:
+    for path in paths:  # light, on a laptop
         _open(person, console, path)
         failures += screenshot_and_axe(person, f"{username}-{_slug(path)}")
+    person.emulate_media(color_scheme="dark")
+    try:
+        for path in paths:
+            _open(person, console, path)
+            failures += axe_failures(person, f"{username} on {path}, dark")
+        _open(person, console, "/")
+        screenshot(person, f"{username}-home-dark")
+    finally:
+        person.emulate_media(color_scheme="light")
     person.set_viewport_size(PHONE)
     try:
+        for path in paths:
+            _open(person, console, path)
+            failures += axe_failures(person, f"{username} on {path}, phone")
+            wide = horizontal_overflow(person)
+            if wide:
+                failures.append(f"{username} on {path} scrolls sideways on a phone: {wide}")
         _open(person, console, "/")
-        failures += screenshot_and_axe(person, f"{username}-home-phone")
-        wide = horizontal_overflow(person)
-        if wide:
-            failures.append(f"{username}'s home scrolls sideways on a phone: {wide}")
+        screenshot(person, f"{username}-home-phone")
     finally:
         person.set_viewport_size(DESKTOP)
     assert not failures, "\n\n".join(failures)
