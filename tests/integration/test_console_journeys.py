@@ -361,6 +361,8 @@ def test_carol_finds_alices_session_and_replays_it_masked(
     carol.get_by_label("Had masking").check()
     carol.get_by_role("button", name=re.compile("^(Filter|Apply)")).click()
     carol.wait_for_url(re.compile(r"identity=alice"))
+    # Only the psql session that read emails had masking; the one bob cut read none.
+    expect(carol.locator("#session-count")).to_have_text("1 session")
     link = carol.locator(f'a[href="/sessions/{session}/"]')
     expect(link.first).to_be_visible()
     link.first.click()
