@@ -234,7 +234,10 @@ def _split_token(command: str) -> tuple[str, str]:
     return conninfo, password[1]
 
 
-def _events(console: Console, wanted: Callable[[list[dict[str, Any]]], bool], **filters: str):
+def _events(
+    console: Console, wanted: Callable[[list[dict[str, Any]]], bool], **filters: str
+) -> list[dict[str, Any]]:
+    """The audit events matching ``filters`` once ``wanted`` holds (or after 15 s)."""
     deadline = time.monotonic() + 15
     while True:  # agent events arrive asynchronously
         events = console.cp.audit_events(**filters)
@@ -251,7 +254,9 @@ def _alices_sessions(console: Console, *, more_than: int = 0) -> list[str]:
     return [str(e["session"]) for e in starts]
 
 
-def _forged_post(page: Page, console: Console, path: str, form: dict[str, str]) -> int:
+def _forged_post(
+    page: Page, console: Console, path: str, form: dict[str, str | float | bool]
+) -> int:
     """The POST a page's button would send (htmx), forged from the person's own signed-in
     browser with their cookie and CSRF token, as if they had crafted the button."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies(console.cp.url)}
@@ -457,7 +462,7 @@ def test_carol_can_neither_approve_nor_revoke(
     inbox = carol.goto(console.cp.url + "/inbox/")
     assert inbox is not None and inbox.status == 403
     assert _forged_post(carol, console, f"/grants/{grant['id']}/revoke", {}) == 403
-    decide = {"decision": "approve", "comment": "carol says yes"}
+    decide: dict[str, str | float | bool] = {"decision": "approve", "comment": "carol says yes"}
     assert _forged_post(carol, console, f"/requests/{request_id}/decide", decide) == 403
     session = story.needs(story.query_session, "alice's psql session")
     assert _forged_post(carol, console, f"/sessions/{session}/terminate", {"confirm": "yes"}) == 403
