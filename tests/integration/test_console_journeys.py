@@ -525,12 +525,10 @@ def test_main_pages_have_no_serious_accessibility_violation(
     try:
         for path in paths:
             _open(person, console, path)
-            failures += axe_failures(person, f"{username} on {path}, phone")
+            failures += screenshot_and_axe(person, f"{username}-{_slug(path)}-phone")
             wide = horizontal_overflow(person)
             if wide:
                 failures.append(f"{username} on {path} scrolls sideways on a phone: {wide}")
-        _open(person, console, "/")
-        screenshot(person, f"{username}-home-phone")
     finally:
         person.set_viewport_size(DESKTOP)
     assert not failures, "\n\n".join(failures)
