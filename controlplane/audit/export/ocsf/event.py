@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controlplane.audit.export.ocsf import api, datastore, entities, findings, http
+from controlplane.audit.export.ocsf import api, datastore, entities, findings, http, terminal
 from controlplane.audit.export.ocsf import authentication as auth
 from controlplane.audit.export.ocsf.common import (
     OTHER,
@@ -92,4 +92,6 @@ MAPPERS: dict[str, Mapper] = {
     "service_account.created": entities.account_created,
     "credential.created": entities.credential,
     "credential.dropped": entities.credential,
+    "terminal.output": terminal.terminal_io,
+    "terminal.resize": terminal.terminal_io,
 }

@@ -49,6 +49,7 @@ CLASS_REQUIRED: dict[int, set[str]] = {
     3001: {"user"},  # account_change
     3002: {"user"},  # authentication
     3004: {"entity"},  # entity_management
+    4001: {"src_endpoint", "dst_endpoint"},  # network_activity (terminal traffic)
     4002: set(),  # http_activity: the constraints below (both endpoints are always filled)
     6003: {"actor", "api", "src_endpoint"},  # api_activity
     6005: {"actor", "src_endpoint"},  # datastore_activity
