@@ -484,6 +484,10 @@ Request access, approve it, connect:
   2. On Resources, open "{DEMO_RESOURCE}" and ask: read-only or read-write, up to {hours} h, with a reason.
   3. In another browser profile or a private window, open {cp.url}/inbox/ , sign in as bob and approve (one approval is enough).
   4. Back as alice, on My access: "Get a gateway token" shows a psql line; paste it.
+  5. As bob, Sessions shows alice's session live (Terminate ends it); Grants has Revoke.
+  6. As carol (auditor, read-only): Sessions -> a session replays step by step with masked values;
+     Audit verifies a range against the signed checkpoint and downloads the export bundle;
+     Agents shows each agent's health.
   From a terminal: gatehouse --control-plane {cp.url} login   (the same people)
 """
 
