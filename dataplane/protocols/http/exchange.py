@@ -18,8 +18,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import httpx
-
 from dataplane.contract import HttpAuth, HttpSettings, ResourceSpec
 from dataplane.core.addons import HttpExchange, LlmCall
 from dataplane.core.session import Session
@@ -35,7 +33,7 @@ from dataplane.protocols.http.layer import Headers, Phase, RequestHead
 from dataplane.protocols.http.model_calls import ModelCall
 from dataplane.protocols.http.routing import BadTarget, Target, route, upstream_url
 from dataplane.protocols.http.rules import check_rules
-from dataplane.protocols.http.upstream import Body, UpstreamFailed
+from dataplane.protocols.http.upstream import BROKEN_OFF, Body, UpstreamFailed, UpstreamResponse
 
 EXCERPT_BYTES = 2048
 NO_BODY_STATUSES = frozenset({204, 304})
@@ -201,7 +199,7 @@ class Exchange:
             return model.request(body) if model is not None else body
         return io.body(self.record.request, keep)
 
-    async def _send(self, url: str, headers: Headers, body: Body) -> httpx.Response:
+    async def _send(self, url: str, headers: Headers, body: Body) -> UpstreamResponse:
         """Send with the resource's credential; on an OAuth 401, once more with a fresh
         token (only a body read whole can be sent twice)."""
         credentials, resource, settings = self.services.credentials, self.resource, self.settings
@@ -218,12 +216,12 @@ class Exchange:
         await response.aclose()
         return await self._send_once(url, _with(headers, fresh), body)
 
-    async def _send_once(self, url: str, headers: Headers, body: Body) -> httpx.Response:
+    async def _send_once(self, url: str, headers: Headers, body: Body) -> UpstreamResponse:
         request = (self.head.method, url, headers, body)
         return await self.services.upstreams.send(self.resource, self.settings, request)
 
     # -- relaying the response ---------------------------------------------------------------
-    async def _relay_raw(self, response: httpx.Response) -> None:
+    async def _relay_raw(self, response: UpstreamResponse) -> None:
         """Bytes as the upstream sent them (its Content-Encoding kept), chunk by chunk."""
         declared = _declared_length(response)
         if declared is not None and declared > self.settings.max_response_bytes:
@@ -239,7 +237,7 @@ class Exchange:
             await self._forward(chunk)
         await self._end()
 
-    async def _relay_masked(self, response: httpx.Response) -> None:
+    async def _relay_masked(self, response: UpstreamResponse) -> None:
         """Read whole (bounded), masked, sent with its new length; or refused (502)."""
         kind = check_maskable(
             response.headers.get("content-type"),
@@ -256,7 +254,7 @@ class Exchange:
         self.record.response.add(content, EXCERPT_BYTES)
         await self.io.send(self.io.layer.whole_response(response.status_code, headers, content))
 
-    async def _relay_model(self, response: httpx.Response, model: ModelCall) -> None:
+    async def _relay_model(self, response: UpstreamResponse, model: ModelCall) -> None:
         """Through the model call: its rewritten bytes as soon as it releases them."""
         headers = client_response_headers(list(response.headers.multi_items()), body_rewritten=True)
         # A whole (non-streaming) answer is released at its end: head, body and end in one
@@ -289,7 +287,7 @@ class Exchange:
                     self.record.refused_by = "response_size"
                     raise ResponseCut(self._too_large_message())
                 yield chunk
-        except httpx.HTTPError as exc:
+        except BROKEN_OFF as exc:
             if not started:
                 raise UpstreamFailed(
                     502, f"the upstream broke off: {type(exc).__name__}", "upstream"
@@ -361,7 +359,7 @@ def _with(headers: Headers, credential: tuple[str, str] | None) -> Headers:
     return [*headers, credential] if credential is not None else headers
 
 
-def _declared_length(response: httpx.Response) -> int | None:
+def _declared_length(response: UpstreamResponse) -> int | None:
     value = response.headers.get("content-length")
     return int(value) if value is not None and value.isdigit() else None
 

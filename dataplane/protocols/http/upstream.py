@@ -1,7 +1,9 @@
-"""Connections to HTTP upstreams: one shared httpx client per resource and TLS setting.
+"""Connections to HTTP upstreams: a pool of h11 connections per plaintext upstream, one
+shared httpx client per resource and TLS setting for HTTPS ones.
 
-A client keeps its upstream connections alive across requests from every caller, HTTP/2
-where the upstream speaks TLS (one connection carries many streams), HTTP/1.1 otherwise.
+Plain ``http://`` upstreams go through ``upstream_h1`` (HTTP/1.1 on h11, a fraction of
+httpx's CPU per request). For HTTPS, a client keeps its upstream connections alive across
+requests from every caller, over HTTP/2 (one connection carries many streams).
 Responses are always streamed (``send(..., stream=True)``): the driver relays them chunk
 by chunk. Timeouts are per request (the resource's ``timeout_s``); redirects are the
 caller's business and are relayed, never followed; proxies from the environment are not
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Protocol
 
 import httpx
 
@@ -22,6 +26,7 @@ from dataplane.protocols.http.credentials import (
     TokenFetcher,
     basic,
 )
+from dataplane.protocols.http.upstream_h1 import Http1Pool, NoResponse, UpstreamBroke
 
 log = logging.getLogger("gatehouse.http")
 # httpx logs every request's full URL at INFO: a query string may carry personal data or a
@@ -30,6 +35,30 @@ for _chatty in ("httpx", "httpcore", "hpack", "h2"):
     logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 Body = bytes | AsyncIterator[bytes]
+# What breaks a response mid-body, from either kind of connection.
+BROKEN_OFF = (httpx.HTTPError, UpstreamBroke)
+
+
+class ResponseHeaders(Protocol):
+    def get(self, name: str, default: str | None = None) -> str | None: ...
+
+    def multi_items(self) -> list[tuple[str, str]]: ...
+
+
+class UpstreamResponse(Protocol):
+    """A streaming upstream response (``httpx.Response`` or ``Http1Response``)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> ResponseHeaders: ...
+
+    def aiter_raw(self) -> AsyncIterator[bytes]: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class UpstreamFailed(Exception):
@@ -43,10 +72,12 @@ class UpstreamFailed(Exception):
 
 
 class UpstreamClients:
-    """The shared httpx clients of one agent, created on first use."""
+    """The upstream connections of one agent: h11 pools for plaintext upstreams, shared
+    httpx clients for HTTPS ones (and OAuth token endpoints), created on first use."""
 
     def __init__(self) -> None:
         self._clients: dict[tuple[str, bool, bool], httpx.AsyncClient] = {}
+        self._pools: dict[tuple[str, str, int], Http1Pool] = {}
 
     def client_for(self, resource: ResourceSpec, settings: HttpSettings) -> httpx.AsyncClient:
         https = settings.scheme == "https"
@@ -60,18 +91,29 @@ class UpstreamClients:
                 follow_redirects=False,
                 timeout=None,  # per request: the resource's timeout_s
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                # A shared client must not carry one caller's cookies to the next.
+                cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
             )
         return client
+
+    def pool_for(self, resource: ResourceSpec) -> Http1Pool:
+        key = (resource.name, resource.host, resource.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = Http1Pool(resource.host, resource.port)
+        return pool
 
     async def send(
         self,
         resource: ResourceSpec,
         settings: HttpSettings,
         request: tuple[str, str, list[tuple[str, str]], Body],
-    ) -> httpx.Response:
+    ) -> UpstreamResponse:
         """Send ``(method, url, headers, body)`` and return the streaming response; raise
         UpstreamFailed when there is none."""
         method, url, headers, body = request
+        if settings.scheme != "https":
+            return await self._send_plain(resource, settings, request)
         client = self.client_for(resource, settings)
         built = client.build_request(
             method, url, headers=headers, content=body, timeout=httpx.Timeout(settings.timeout_s)
@@ -84,6 +126,27 @@ class UpstreamClients:
             ) from exc
         except httpx.HTTPError as exc:
             log.warning("upstream %s failed: %s", resource.name, type(exc).__name__)
+            raise UpstreamFailed(
+                502, f'the gateway could not reach resource "{resource.name}"', "upstream"
+            ) from exc
+
+    async def _send_plain(
+        self,
+        resource: ResourceSpec,
+        settings: HttpSettings,
+        request: tuple[str, str, list[tuple[str, str]], Body],
+    ) -> UpstreamResponse:
+        method, url, headers, body = request
+        target = "/" + url.split("/", 3)[3] if url.count("/") >= 3 else "/"
+        pool = self.pool_for(resource)
+        try:
+            return await pool.send(method, target, headers, body, settings.timeout_s)
+        except NoResponse as exc:
+            if exc.timed_out:
+                raise UpstreamFailed(
+                    504, f'resource "{resource.name}" did not answer in time', "timeout"
+                ) from exc
+            log.warning("upstream %s failed: %s", resource.name, exc)
             raise UpstreamFailed(
                 502, f'the gateway could not reach resource "{resource.name}"', "upstream"
             ) from exc
@@ -119,6 +182,9 @@ class UpstreamClients:
         return _issued(resource.name, response.status_code, document)
 
     async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
