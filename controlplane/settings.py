@@ -212,8 +212,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 # Front-end packages come from frontend/package-lock.json (scripts/bootstrap.sh runs npm ci);
-# the console loads /static/htmx/htmx.min.js and /static/asciinema-player/. WhiteNoise serves files found by the finders,
-# so no collectstatic step is needed to run; a container build may still collect them.
+# the console loads /static/htmx/htmx.min.js and /static/asciinema-player/. WhiteNoise serves
+# files found by the finders, so no collectstatic step is needed to run; a container build may
+# still collect them.
 _NODE_MODULES = BASE_DIR / "frontend" / "node_modules"
 # axe-core (also in the lockfile) is not served: browser tests inject it from node_modules.
 STATICFILES_DIRS = [
