@@ -92,7 +92,7 @@ class UpstreamClients:
                 timeout=None,  # per request: the resource's timeout_s
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
                 # A shared client must not carry one caller's cookies to the next.
-                cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             )
         return client
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from dataplane.contract import HttpSettings, ResourceSpec
+from dataplane.protocols.http.upstream import UpstreamClients
 from dataplane.protocols.http.upstream_h1 import (
     Http1Pool,
     NoResponse,
@@ -220,3 +222,22 @@ async def test_aiter_bytes_decodes_gzip_and_aiter_raw_keeps_it() -> None:
         raw = await pool.send("GET", "/", [], b"", 5)
         assert await read_all(raw) == packed
         pool.close()
+
+
+@run
+async def test_the_shared_httpx_client_keeps_no_cookie_for_the_next_caller() -> None:
+    reply = (
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=alice-session; Path=/\r\nContent-Length: 2\r\n\r\nok"
+    )
+    async with Upstream(lambda _: reply) as upstream:
+        resource = ResourceSpec(
+            name="api", protocol="http", host="127.0.0.1", port=upstream.port, database="",
+            upstream_user="", upstream_password="k", http=HttpSettings(scheme="http"),
+        )  # fmt: skip
+        upstreams = UpstreamClients()
+        client = upstreams.client_for(resource, HttpSettings(scheme="http"))
+        for _ in range(2):
+            (await client.get(f"http://127.0.0.1:{upstream.port}/")).raise_for_status()
+        await upstreams.aclose()
+
+    assert b"cookie" not in upstream.requests[1].lower().replace(b"set-cookie", b"")
