@@ -87,8 +87,9 @@ class _Connection:
             data = b"".join(self.h11.send(event) or b"" for event in events)
             if data:
                 self.writer.write(data)
-                async with asyncio.timeout(timeout_s):
-                    await self.writer.drain()
+                if self.writer.transport.get_write_buffer_size():  # else all went at once
+                    async with asyncio.timeout(timeout_s):
+                        await self.writer.drain()
         except TimeoutError:
             raise NoResponse(
                 "the upstream did not take the request in time", timed_out=True
