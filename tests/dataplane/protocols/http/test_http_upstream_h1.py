@@ -46,6 +46,7 @@ class Upstream:
         self.requests: list[bytes] = []
         self.connections = 0
         self.close_after_reply = False
+        self.ended = 0  # connections closed (by either side)
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -76,6 +77,7 @@ class Upstream:
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:
+            self.ended += 1
             writer.close()
 
 
@@ -241,3 +243,26 @@ async def test_the_shared_httpx_client_keeps_no_cookie_for_the_next_caller() -> 
         await upstreams.aclose()
 
     assert b"cookie" not in upstream.requests[1].lower().replace(b"set-cookie", b"")
+
+
+@run
+async def test_closing_the_upstream_clients_closes_the_kept_alive_connections() -> None:
+    async with Upstream() as upstream:
+        resource = ResourceSpec(
+            name="api", protocol="http", host="127.0.0.1", port=upstream.port, database="",
+            upstream_user="", upstream_password="k", http=HttpSettings(scheme="http"),
+        )  # fmt: skip
+        upstreams = UpstreamClients()
+        settings = HttpSettings(scheme="http")
+        url = f"http://127.0.0.1:{upstream.port}/"
+        response = await upstreams.send(resource, settings, ("GET", url, [], b""))
+        assert await read_all(response) == b"ok"
+        assert upstream.ended == 0  # kept alive
+
+        await upstreams.aclose()
+        for _ in range(50):
+            if upstream.ended:
+                break
+            await asyncio.sleep(0.01)
+
+    assert upstream.ended == 1
