@@ -45,14 +45,17 @@ def upstream_request_headers(
     """The caller's headers as they go upstream: no hop-by-hop, no caller credentials,
     nothing the gateway sets itself. ``credential_header`` (the resource's own auth header,
     which the gateway fills in) is dropped too; with ``identity_encoding`` the upstream is
-    asked for an uncompressed body (the gateway must read it)."""
+    asked for an uncompressed body (the gateway must read it), as it is when the caller
+    named no encoding."""
     dropped = HOP_BY_HOP | CALLER_CREDENTIALS | GATEWAY_OWNED | connection_named(headers)
     if credential_header:
         dropped |= {credential_header.lower()}
     if identity_encoding:
         dropped |= {"accept-encoding"}
     kept = [(k, v) for k, v in headers if k.lower() not in dropped]
-    if identity_encoding:
+    if identity_encoding or not any(k.lower() == "accept-encoding" for k, _ in kept):
+        # A caller that asked for no compression gets none: without this an HTTP client
+        # library upstream would add its own default and relay a body the caller can't read.
         kept.append(("accept-encoding", "identity"))
     return kept
 

@@ -38,7 +38,14 @@ def test_only_end_to_end_headers_of_the_caller_go_upstream() -> None:
 def test_a_resource_credential_header_sent_by_the_caller_is_dropped() -> None:
     sent = upstream_request_headers([("X-Api-Token", "guess"), ("accept", "*/*")],
                                     credential_header="x-api-token")  # fmt: skip
-    assert sent == [("accept", "*/*")]
+    assert sent == [("accept", "*/*"), ("accept-encoding", "identity")]
+
+
+def test_a_caller_naming_no_encoding_gets_an_uncompressed_body() -> None:
+    # The raw relay passes the upstream's Content-Encoding on: without an explicit identity,
+    # the upstream client library's own default (gzip) would reach e.g. a plain curl.
+    sent = upstream_request_headers([("accept", "application/json")])
+    assert sent == [("accept", "application/json"), ("accept-encoding", "identity")]
 
 
 def test_identity_encoding_replaces_the_callers_accept_encoding() -> None:
