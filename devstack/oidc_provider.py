@@ -157,7 +157,8 @@ class OidcProvider:
             "defaultResource": GATEHOUSE_AUDIENCE,
         }
 
-    def start(self, *, timeout_s: float = 20) -> OidcProvider:
+    def start(self, *, timeout_s: float = 60) -> OidcProvider:
+        # Loading oidc-provider takes node a second or two, far longer on a busy 2-core box.
         node = shutil.which("node")
         if node is None or not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
             raise RuntimeError(

@@ -427,9 +427,19 @@ def test_a_masked_grant_cannot_receive_a_binary_body(stack: Stack, token: str) -
 # -- sessions: revocation and one-call grants --------------------------------------------------
 
 
+def _until_admitted(stack: Stack, path: str, token: str, timeout_s: float = 15) -> None:
+    """A new grant reaches the agent with its next snapshot, moments after the API call."""
+    deadline = time.monotonic() + timeout_s
+    with stack.client(token) as client:
+        while client.get(path).status_code == 403:
+            assert time.monotonic() < deadline, f"the agent never admitted {path}"
+            time.sleep(0.1)
+
+
 def test_revocation_closes_a_kept_alive_connection(stack: Stack) -> None:
     grant = stack.grant("revocable-api")
     token = stack.token()
+    _until_admitted(stack, "/revocable-api/echo", token)
     with _tls_socket(stack) as sock:
         sock.sendall(_get("/revocable-api/echo", token))
         first = _read_response(sock)
@@ -444,6 +454,7 @@ def test_revocation_closes_a_kept_alive_connection(stack: Stack) -> None:
 def test_revocation_cuts_a_request_in_flight(stack: Stack) -> None:
     grant = stack.grant("revocable-api")
     token = stack.token()
+    _until_admitted(stack, "/revocable-api/echo", token)
     with _tls_socket(stack) as sock:
         sock.sendall(_get("/revocable-api/slow?s=20", token))
         time.sleep(1)
