@@ -121,7 +121,8 @@ class HttpExchange:
 
     ``refused_by`` names the gateway check that answered instead of the upstream ("" when
     the request was relayed): "route", "read_only", "request_size", "response_size",
-    "budget", "rate_limit", "bad_request", "timeout", "upstream", "stream_cut".
+    "budget", "rate_limit", "bad_request", "timeout", "upstream", "stream_cut",
+    "prompt_privacy" (a body on an llm resource that is no model call it can mask).
     """
 
     method: str

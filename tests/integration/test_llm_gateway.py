@@ -349,6 +349,26 @@ def test_reversible_mode_restores_responses_api_streams(stack: LlmStack) -> None
 # Budgets, rate limits, on behalf of
 
 
+def test_a_body_that_is_no_model_call_is_refused_while_prompt_privacy_is_on(
+    stack: LlmStack,
+) -> None:
+    # Embeddings are not a dialect the gateway masks: the input could carry PII the
+    # resource's prompt privacy promises never to send, so it is refused, not relayed.
+    stack.upstream.clear()
+    with pytest.raises(openai.BadRequestError, match="prompt privacy"):
+        stack.gpt().embeddings.create(model="text-embedding-3-small", input=PII_PROMPT)
+    assert not any("/embeddings" in r["path"] for r in stack.upstream.received())
+    deadline = time.monotonic() + 15
+    while True:  # the agent's audit events arrive in batches, moments later
+        events = stack.cp.audit_events(action="http.request", resource="gpt")
+        refused = [e for e in events if "/embeddings" in e["payload"].get("path", "")]
+        if refused or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert refused and refused[-1]["payload"]["refused_by"] == "prompt_privacy"
+    assert EMAIL not in json.dumps(refused)
+
+
 def test_a_spent_call_budget_is_a_rate_limit_error_in_openai_s_shape(stack: LlmStack) -> None:
     gpt = stack.gpt("gpt-budget")
     for _ in range(2):

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from dataplane.contract import HttpAuth, HttpSettings, ResourceSpec
+from dataplane.contract import HttpAuth, HttpSettings, PromptPrivacy, ResourceSpec
 from dataplane.core.addons import HttpExchange, LlmCall
 from dataplane.core.session import Session
 from dataplane.llm import LlmRequestError
@@ -164,6 +164,14 @@ class Exchange:
     # -- the upstream call -------------------------------------------------------------------
     async def _relay(self, target: Target) -> None:
         model = self.services.open_model_call(self.settings, self.head, target, self.session)
+        if model is None and self._unguarded_prompt():
+            message = (
+                f"{self.head.method} {target.path} is not a model call the gateway can apply "
+                "this resource's prompt privacy to; it was not sent (prompt privacy covers "
+                "Chat Completions, Responses and Messages)"
+            )
+            await self.answer(GatewayAnswer(400, message, "prompt_privacy"))
+            return
         masked = self.session.masker is not None and model is None
         body = await self._request_body(model)
         request_headers = upstream_request_headers(
@@ -187,6 +195,15 @@ class Exchange:
         finally:
             await response.aclose()
             self._spend_budget()  # a cut response used the upstream all the same
+
+    def _unguarded_prompt(self) -> bool:
+        """A body on an llm resource with prompt privacy on, in a request that is no model
+        call the LLM layer reads (an embeddings input, say): the body could carry PII the
+        resource promised never to send, so it is refused rather than relayed (fail closed)."""
+        settings, head = self.settings, self.head
+        if self.resource.protocol != "llm" or settings.prompt_privacy == PromptPrivacy.OFF:
+            return False
+        return bool(head.content_length or head.header("transfer-encoding"))
 
     async def _request_body(self, model: ModelCall | None) -> Body:
         """The body as it goes upstream: whole when it may be replayed or rewritten,

@@ -4,7 +4,8 @@ calls, and the per-call object that rewrites their bodies.
 A model call's request is read whole and handed to the LLM layer (it masks the prompt per
 the resource's prompt privacy); its response passes through the same object chunk by chunk
 (it restores placeholders and collects the completion for the audit). Requests on an llm
-resource that are not model calls (``GET /v1/models``) are relayed as plain HTTP.
+resource that are not model calls (``GET /v1/models``) are relayed as plain HTTP; one with
+a body is refused while prompt privacy is on (see ``Exchange._unguarded_prompt``).
 """
 
 from __future__ import annotations
