@@ -1,7 +1,7 @@
 """How the console's writes answer, the same on every page: call one service, turn its
 refusal into a message and a status, and answer an htmx request with the fragment that
-changed (plus events) and a plain form post with a message and a redirect, so every page
-also works without JavaScript."""
+changed (plus events) and a plain form post with a message and a redirect (a 403 page when
+refused), so every page also works without JavaScript."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 
 from controlplane.web.pages import is_htmx, page
 
 M = TypeVar("M", bound=Model)
+REFUSED = "web/refused.html"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ def answer(
     events that make the page's other sections refresh."""
     message = success if error is None else error.message
     if not is_htmx(request):
+        if error is not None and error.status == 403:
+            # A refusal keeps its status for a plain post too: a page saying why, not a redirect.
+            context = {"message": message, "back": resolve_url(fallback)}
+            return page(request, REFUSED, context, status=403)
         (messages.success if error is None else messages.error)(request, message)
         return redirect(fallback)
     template, context = fragment

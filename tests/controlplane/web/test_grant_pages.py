@@ -114,6 +114,15 @@ def test_an_auditor_sees_every_grant_without_a_revoke_button_and_her_post_is_ref
     assert not AuditEvent.objects.filter(action="grant.revoked").exists()
 
 
+def test_an_auditors_plain_form_post_is_a_403_page_too(carol: User, grant: Grant) -> None:
+    # Without JavaScript the refusal keeps its status: a page saying why, with a way back.
+    response = signed_in(carol).post(f"/grants/{grant.pk}/revoke")
+    assert response.status_code == 403
+    assert b"Not allowed" in response.content and b'href="/grants/"' in response.content
+    grant.refresh_from_db()
+    assert grant.revoked_at is None
+
+
 def test_someone_who_cannot_see_a_grant_gets_404_for_it(erin: User, billing_grant: Grant) -> None:
     assert signed_in(erin).post(f"/grants/{billing_grant.pk}/revoke").status_code == 404
     assert signed_in(erin).get(f"/grants/{billing_grant.pk}/row").status_code == 404
