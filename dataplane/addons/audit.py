@@ -242,8 +242,9 @@ class AuditAddon(Addon):
             "prompt_masked": call.prompt_masked,
         }
 
-    def cancel_requested(self, session: Session) -> None:
+    def cancel_requested(self, session: Session) -> bool:
         self._record(session, Action.CANCEL_REQUEST, {"client_address": session.client_address})
+        return False
 
     def credential_issued(self, credential: Credential) -> None:
         self._record_credential(credential, Action.EPHEMERAL_ROLE_CREATED, {})

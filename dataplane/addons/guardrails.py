@@ -63,9 +63,10 @@ class GuardrailsAddon(Addon):
         )
         return None
 
-    def cancel_requested(self, session: Session) -> None:
-        if session.guard is not None:
-            self._holds.withdraw_session(session.id, CLIENT_CANCELLED)
+    def cancel_requested(self, session: Session) -> bool:
+        if session.guard is None:
+            return False
+        return self._holds.withdraw_session(session.id, CLIENT_CANCELLED) > 0
 
     def _judge(self, policy: GuardrailPolicy) -> StatementJudge:
         return StatementJudge(Guardrails(policy, self._facts), self._facts)

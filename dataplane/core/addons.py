@@ -177,8 +177,11 @@ class Addon:
     def connection_refused(self, session: Session, refusal: Refusal) -> None:
         """A connection was refused before or during login."""
 
-    def cancel_requested(self, session: Session) -> None:
-        """A client asked to cancel the statement running in `session`."""
+    def cancel_requested(self, session: Session) -> bool:
+        """A client asked to cancel the statement running in `session`. True when the
+        statement was waiting at the gateway (held) and never reached the upstream: the
+        cancel is answered here and not forwarded, where it could cancel the next one."""
+        return False
 
     def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
         """A guardrail denied, held or cut a statement, or a hold was resolved."""
@@ -250,9 +253,10 @@ class AddonChain:
         for addon in self._refused:
             addon.connection_refused(session, refusal)
 
-    def cancel_requested(self, session: Session) -> None:
-        for addon in self._cancel:
-            addon.cancel_requested(session)
+    def cancel_requested(self, session: Session) -> bool:
+        """Every addon hears it; True when one answered it at the gateway (see Addon)."""
+        answered = [addon.cancel_requested(session) for addon in self._cancel]
+        return any(answered)
 
     def guardrail_acted(self, session: Session, event: GuardrailEvent) -> None:
         for addon in self._guardrail:

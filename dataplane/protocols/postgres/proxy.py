@@ -124,7 +124,8 @@ class PostgresProxy:
         if target is None:
             log.info("ignoring CancelRequest with an unknown key")
             return
-        self.services.chain.cancel_requested(target.session)
+        if self.services.chain.cancel_requested(target.session):
+            return  # the statement was held here: withdrawn, never sent upstream
         _, writer = await open_upstream(target.host, target.port)
         writer.write(messages.cancel_request(target.upstream_pid, target.upstream_secret))
         await writer.drain()
