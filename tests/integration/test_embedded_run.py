@@ -12,6 +12,7 @@ run keeps the provider's issuer and the passwords."""
 from __future__ import annotations
 
 import json
+import contextlib
 import os
 import re
 import selectors
@@ -109,7 +110,8 @@ def _make_run(state: Path) -> MakeRun:
     try:
         return MakeRun(process, _read_banner(process), state)
     except BaseException:
-        os.killpg(process.pid, signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited already
+            os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
         raise
 
