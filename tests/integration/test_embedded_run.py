@@ -11,8 +11,8 @@ run keeps the provider's issuer and the passwords."""
 
 from __future__ import annotations
 
-import json
 import contextlib
+import json
 import os
 import re
 import selectors
