@@ -13,39 +13,7 @@ from typing import Any
 
 from dataplane.protocols.postgres.wire import pgtypes
 
-# Type OID -> the name the exec API reports (pg_type.typname); unknown OIDs report "oid:<n>".
-TYPE_NAMES: dict[int, str] = {
-    pgtypes.BOOL: "bool",
-    pgtypes.BYTEA: "bytea",
-    pgtypes.CHAR: "char",
-    pgtypes.NAME: "name",
-    pgtypes.INT8: "int8",
-    pgtypes.INT2: "int2",
-    pgtypes.INT4: "int4",
-    pgtypes.TEXT: "text",
-    pgtypes.OID: "oid",
-    pgtypes.JSON: "json",
-    pgtypes.XML: "xml",
-    pgtypes.CIDR: "cidr",
-    pgtypes.FLOAT4: "float4",
-    pgtypes.FLOAT8: "float8",
-    pgtypes.UNKNOWN: "unknown",
-    pgtypes.MACADDR8: "macaddr8",
-    pgtypes.MONEY: "money",
-    pgtypes.MACADDR: "macaddr",
-    pgtypes.INET: "inet",
-    pgtypes.BPCHAR: "bpchar",
-    pgtypes.VARCHAR: "varchar",
-    pgtypes.DATE: "date",
-    pgtypes.TIME: "time",
-    pgtypes.TIMESTAMP: "timestamp",
-    pgtypes.TIMESTAMPTZ: "timestamptz",
-    pgtypes.INTERVAL: "interval",
-    pgtypes.TIMETZ: "timetz",
-    pgtypes.NUMERIC: "numeric",
-    pgtypes.UUID: "uuid",
-    pgtypes.JSONB: "jsonb",
-}
+# Unknown OIDs report "oid:<n>".
 _INTEGERS = frozenset({pgtypes.INT2, pgtypes.INT4, pgtypes.INT8, pgtypes.OID})
 _FLOATS = frozenset({pgtypes.FLOAT4, pgtypes.FLOAT8})
 
@@ -53,7 +21,7 @@ Converter = Callable[[str], Any]
 
 
 def type_name(type_oid: int) -> str:
-    return TYPE_NAMES.get(type_oid) or f"oid:{type_oid}"
+    return pgtypes.TYPE_NAMES.get(type_oid) or f"oid:{type_oid}"
 
 
 def converter_for(type_oid: int) -> Converter:

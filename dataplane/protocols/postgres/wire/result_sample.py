@@ -36,38 +36,6 @@ SAMPLED_TEXTS: Final = 256
 _INT16 = struct.Struct("!h")
 _INT32 = struct.Struct("!i")
 
-TYPE_NAMES: Final[dict[int, str]] = {
-    pgtypes.BOOL: "bool",
-    pgtypes.BYTEA: "bytea",
-    pgtypes.CHAR: "char",
-    pgtypes.NAME: "name",
-    pgtypes.INT8: "int8",
-    pgtypes.INT2: "int2",
-    pgtypes.INT4: "int4",
-    pgtypes.TEXT: "text",
-    pgtypes.OID: "oid",
-    pgtypes.JSON: "json",
-    pgtypes.XML: "xml",
-    pgtypes.CIDR: "cidr",
-    pgtypes.FLOAT4: "float4",
-    pgtypes.FLOAT8: "float8",
-    pgtypes.UNKNOWN: "unknown",
-    pgtypes.MACADDR8: "macaddr8",
-    pgtypes.MONEY: "money",
-    pgtypes.MACADDR: "macaddr",
-    pgtypes.INET: "inet",
-    pgtypes.BPCHAR: "bpchar",
-    pgtypes.VARCHAR: "varchar",
-    pgtypes.DATE: "date",
-    pgtypes.TIME: "time",
-    pgtypes.TIMESTAMP: "timestamp",
-    pgtypes.TIMESTAMPTZ: "timestamptz",
-    pgtypes.INTERVAL: "interval",
-    pgtypes.TIMETZ: "timetz",
-    pgtypes.NUMERIC: "numeric",
-    pgtypes.UUID: "uuid",
-    pgtypes.JSONB: "jsonb",
-}
 # Binary values of these types are text: shown as such; other binary values are not decoded.
 _TEXT_IN_BINARY: Final = pgtypes.TEXT_LIKE | {pgtypes.JSON}
 
@@ -83,7 +51,7 @@ class ResultColumn:
 
     @property
     def type_name(self) -> str:
-        return TYPE_NAMES.get(self.type_oid, "")
+        return pgtypes.TYPE_NAMES.get(self.type_oid, "")
 
 
 @dataclass(frozen=True, slots=True)
